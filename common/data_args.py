@@ -1,0 +1,31 @@
+"""Command-line flags for audio and text processing, shared by every model and every entry point.
+
+These are the only place where the audio and text defaults live (LJSpeech: 22.05 kHz, 80 mel bands).
+"""
+
+
+def add_audio_args(parser):
+    group = parser.add_argument_group('audio parameters')
+    group.add_argument('--max-wav-value', type=float, default=32768.0, help='Full-scale value of integer audio')
+    group.add_argument('--sampling-rate', type=int, default=22050, help='Sampling rate in Hz')
+    group.add_argument('--filter-length', type=int, default=1024, help='STFT size (n_fft)')
+    group.add_argument('--hop-length', type=int, default=256, help='STFT hop in samples')
+    group.add_argument('--win-length', type=int, default=1024, help='STFT window length in samples')
+    group.add_argument('--n-mel-channels', type=int, default=80, help='Number of mel bands')
+    group.add_argument('--mel-fmin', type=float, default=0.0, help='Lowest mel filter frequency (Hz)')
+    group.add_argument('--mel-fmax', type=float, default=8000.0, help='Highest mel filter frequency (Hz)')
+    return parser
+
+
+def stft_kwargs(args):
+    """Keyword arguments for common.stft.TacotronSTFT from parsed flags."""
+    return dict(filter_length=args.filter_length, hop_length=args.hop_length, win_length=args.win_length,
+                n_mel_channels=args.n_mel_channels, sampling_rate=args.sampling_rate,
+                mel_fmin=args.mel_fmin, mel_fmax=args.mel_fmax)
+
+
+def add_text_args(parser):
+    group = parser.add_argument_group('text parameters')
+    group.add_argument('--text-cleaners', nargs='*', default=['english_cleaners'],
+                       help='Cleaners applied before text is turned into symbol ids')
+    return parser
