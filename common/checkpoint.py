@@ -1,0 +1,247 @@
+"""Reading and writing checkpoint files: the only module that touches them.
+
+Writes are atomic (temporary file, fsync, rename), so a crash never leaves a half-written checkpoint.
+Reads use `weights_only=True`; files that hold pickled Python objects are refused unless the caller
+explicitly allows unpickling. `split_checkpoint` understands our format and the NVIDIA reference formats.
+"""
+import contextlib
+import os
+import random
+import re
+import shutil
+import sys
+import types
+import warnings
+import zipfile
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be used; the message names the file and the problem."""
+
+
+def save_checkpoint(payload, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    try:
+        with open(tmp, 'wb') as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder):
+    """Make a rename durable: the directory entry itself must reach the disk."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# NVIDIA/waveglow pickles name their classes `glow.WaveGlow`, `glow.WN` and `glow.Invertible1x1Conv`.
+# Plain modules are enough to receive the unpickled attributes, so `state_dict()` works on the result.
+class WaveGlow(nn.Module):
+    pass
+
+
+class WN(nn.Module):
+    pass
+
+
+class Invertible1x1Conv(nn.Module):
+    pass
+
+
+@contextlib.contextmanager
+def _glow_alias():
+    """Resolve `glow.*` while unpickling, without shadowing a real `glow` module if one is importable."""
+    shim = types.ModuleType('glow')
+    shim.WaveGlow, shim.WN, shim.Invertible1x1Conv = WaveGlow, WN, Invertible1x1Conv
+    installed = sys.modules.setdefault('glow', shim) is shim
+    try:
+        yield
+    finally:
+        if installed:
+            del sys.modules['glow']
+
+
+def load_checkpoint(path, allow_pickle=False):
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f'{path}: no such checkpoint file')
+    if allow_pickle:
+        try:
+            with _glow_alias():
+                return torch.load(path, map_location='cpu', weights_only=False)
+        except Exception as error:
+            raise CheckpointError(f'{path}: cannot be loaded ({type(error).__name__}: {_first_line(error)})') from None
+    try:
+        return torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as error:
+        blocked = re.search(r'Unsupported global: GLOBAL (\S+)', str(error))
+        if blocked:
+            raise CheckpointError(
+                f'{path}: holds a pickled Python object ({blocked.group(1)}); loading it runs code from the file, '
+                'pass allow_pickle=True (command line: --allow-pickle) only for files you trust') from None
+        raise CheckpointError(f'{path}: not a readable torch checkpoint, it may be truncated or corrupt '
+                              f'({type(error).__name__}: {_first_line(error)})') from None
+
+
+def _first_line(error):
+    text = str(error).strip()
+    return text.splitlines()[0] if text else 'no details'
+
+
+def _is_tensor_dict(obj):
+    return isinstance(obj, dict) and len(obj) > 0 and all(torch.is_tensor(v) for v in obj.values())
+
+
+def split_checkpoint(obj, source='checkpoint'):
+    """Return (state_dict, config or None, meta) from any accepted checkpoint layout.
+
+    Accepted: a dict with `state_dict` (ours, DLE Tacotron2/WaveGlow/FastPitch, NVIDIA/tacotron2; its `config`
+    if present is returned separately, every other key lands in `meta`), NVIDIA/waveglow's `{'model': module}`
+    (its `state_dict()` is taken), and a bare state dict. `source` names the file in error messages.
+    """
+    if _is_tensor_dict(obj):
+        return obj, None, {}
+    if isinstance(obj, dict) and 'state_dict' in obj:
+        state_dict = obj['state_dict']
+        if not _is_tensor_dict(state_dict):
+            raise CheckpointError(f"{source}: 'state_dict' is not a non-empty dict of tensors")
+        meta = {k: v for k, v in obj.items() if k not in ('state_dict', 'config')}
+        return state_dict, obj.get('config'), meta
+    if isinstance(obj, dict) and 'model' in obj:
+        if not callable(getattr(obj['model'], 'state_dict', None)):
+            raise CheckpointError(f"{source}: 'model' holds a {type(obj['model']).__name__}, not a module")
+        meta = {k: v for k, v in obj.items() if k != 'model'}
+        return obj['model'].state_dict(), None, meta
+    found = f'keys: {", ".join(map(str, obj))}' if isinstance(obj, dict) else f'a {type(obj).__name__}'
+    raise CheckpointError(f"{source}: not a recognised checkpoint (expected 'state_dict' or 'model' or a dict "
+                          f'of tensors, found {found})')
+
+
+def strip_module_prefix(state_dict):
+    """Remove the leading `module.1.` and then `module.` that DDP (and DLE's fp16 wrapper) put on keys."""
+    stripped = OrderedDict((_unwrapped_name(key), value) for key, value in state_dict.items())
+    if hasattr(state_dict, '_metadata'):  # per-module versions, keyed by module name without the trailing dot
+        stripped._metadata = OrderedDict((_unwrapped_name(name + '.')[:-1], version)
+                                         for name, version in state_dict._metadata.items())
+    return stripped
+
+
+def _unwrapped_name(key):
+    for prefix in ('module.1.', 'module.'):
+        if key.startswith(prefix):
+            key = key[len(prefix):]
+    return key
+
+
+def capture_rng_state():
+    """Every random generator's state, in types that `weights_only` loading accepts (no numpy arrays)."""
+    _, keys, pos, has_gauss, cached_gauss = np.random.get_state()
+    state = {'python': random.getstate(),
+             'numpy': {'keys': torch.from_numpy(keys.astype(np.int64)), 'pos': int(pos),
+                       'has_gauss': int(has_gauss), 'cached_gaussian': float(cached_gauss)},
+             'torch': torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state['cuda'] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng_state(state):
+    random.setstate(state['python'])
+    numpy_state = state['numpy']
+    np.random.set_state(('MT19937', numpy_state['keys'].numpy().astype(np.uint32), numpy_state['pos'],
+                         numpy_state['has_gauss'], numpy_state['cached_gaussian']))
+    torch.set_rng_state(state['torch'])
+    if torch.cuda.is_available() and 'cuda' in state:
+        if len(state['cuda']) != torch.cuda.device_count():
+            warnings.warn(f"restoring CUDA RNG state saved on {len(state['cuda'])} devices on "
+                          f'{torch.cuda.device_count()} devices; extra ones keep their state')
+        for device, device_state in enumerate(state['cuda'][:torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(device_state, device)
+
+
+def _is_intact(path):
+    """torch.save writes a zip archive: its central directory and CRCs reveal truncation and corruption."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.testzip() is None
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+class CheckpointManager:
+    """Numbered checkpoints of one model in one folder, a `_last.pt` link to the newest one, and pruning.
+
+    `save(payload, epoch)` writes `checkpoint_<Model>_<epoch>.pt` (end of epoch); `save(payload, epoch, iteration)`
+    writes `checkpoint_<Model>_<epoch>_it<iteration>.pt` (a save inside that epoch, ordered before the epoch's
+    end-of-epoch file). After each save the newest `keep_last` files survive (all of them when None), plus the
+    end-of-epoch files whose epoch is in `milestones`. Call it on the main process only.
+    """
+
+    def __init__(self, output_dir, model_name, keep_last=None, milestones=()):
+        if keep_last is not None and keep_last < 1:
+            raise ValueError(f'keep_last must be at least 1 (or None to keep every checkpoint), got {keep_last}')
+        self.output_dir = Path(output_dir)
+        self.model_name = model_name
+        self.keep_last = keep_last
+        self.milestones = frozenset(milestones)
+        self.link_path = self.output_dir / f'checkpoint_{model_name}_last.pt'
+        self._name_pattern = re.compile(rf'checkpoint_{re.escape(model_name)}_(\d+)(?:_it(\d+))?\.pt')
+
+    def save(self, payload, epoch, iteration=None):
+        suffix = str(epoch) if iteration is None else f'{epoch}_it{iteration}'
+        path = self.output_dir / f'checkpoint_{self.model_name}_{suffix}.pt'
+        save_checkpoint(payload, path)
+        self._point_last_at(path)
+        self._prune()
+        return path
+
+    def last_path(self):
+        """The newest intact checkpoint (a damaged newest file is skipped with a warning), or None."""
+        for path, _, _ in reversed(self._checkpoints()):
+            if _is_intact(path):
+                return path
+            warnings.warn(f'{path}: truncated or corrupt, falling back to the previous checkpoint')
+        return None
+
+    def _point_last_at(self, path):
+        """Replace the link atomically: build the new one under a temporary name, then rename it over the old."""
+        tmp = self.link_path.with_name(f'.{self.link_path.name}.{os.getpid()}.tmp')
+        tmp.unlink(missing_ok=True)
+        try:
+            os.symlink(path.name, tmp)  # relative, so the folder can be moved
+        except OSError:  # file systems without symlinks get a copy
+            shutil.copyfile(path, tmp)
+        os.replace(tmp, self.link_path)
+
+    def _checkpoints(self):
+        """(path, epoch, iteration or None) of this model's numbered files, oldest first."""
+        found = []
+        for path in self.output_dir.iterdir() if self.output_dir.is_dir() else ():
+            match = self._name_pattern.fullmatch(path.name)
+            if match:
+                epoch, iteration = int(match[1]), None if match[2] is None else int(match[2])
+                found.append(((epoch, iteration is None, iteration or 0), (path, epoch, iteration)))
+        return [entry for _, entry in sorted(found)]
+
+    def _prune(self):
+        if self.keep_last is None:
+            return
+        for path, epoch, iteration in self._checkpoints()[:-self.keep_last]:
+            if iteration is None and epoch in self.milestones:
+                continue
+            path.unlink()

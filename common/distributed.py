@@ -1,0 +1,104 @@
+"""Process ranks and collective operations: the only module that knows about them.
+
+Launch with `python -m multiproc train.py ...` or torchrun: they set RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and
+MASTER_PORT. Without those variables (or with WORLD_SIZE=1) there is one process and no process group, and every
+helper below degrades to the obvious single-process answer.
+"""
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    rank: int
+    world_size: int
+    local_rank: int
+    device: torch.device
+
+
+def _env_int(name, default):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f'environment variable {name}={value!r} is not an integer') from None
+
+
+def init_distributed():
+    """Join the process group described by the launcher's environment; pick this process's device.
+
+    NCCL on CUDA (device = cuda:LOCAL_RANK), gloo on CPU.
+    """
+    world = _env_int('WORLD_SIZE', 1)
+    rank = _env_int('RANK', 0)
+    local_rank = _env_int('LOCAL_RANK', 0)
+    if world < 1 or not 0 <= rank < world:
+        raise ValueError(f'environment variables RANK={rank} WORLD_SIZE={world} do not describe a process')
+    if torch.cuda.is_available():
+        if local_rank >= torch.cuda.device_count():
+            raise ValueError(f'LOCAL_RANK={local_rank} but only {torch.cuda.device_count()} CUDA devices are visible')
+        device = torch.device('cuda', local_rank)
+        torch.cuda.set_device(device)
+    else:
+        device = torch.device('cpu')
+    if world > 1 and not dist.is_initialized():
+        missing = [name for name in ('MASTER_ADDR', 'MASTER_PORT') if name not in os.environ]
+        if missing:
+            raise ValueError(f'WORLD_SIZE={world} but environment variable {missing[0]} is not set')
+        backend = 'nccl' if device.type == 'cuda' else 'gloo'
+        dist.init_process_group(backend, rank=rank, world_size=world,
+                                device_id=device if device.type == 'cuda' else None)
+    return DistInfo(rank, world, local_rank, device)
+
+
+def _active():
+    return dist.is_available() and dist.is_initialized()
+
+
+def rank():
+    return dist.get_rank() if _active() else 0
+
+
+def world_size():
+    return dist.get_world_size() if _active() else 1
+
+
+def is_main_process():
+    return rank() == 0
+
+
+def barrier():
+    if _active():
+        dist.barrier()
+
+
+def all_reduce_sum(tensor):
+    """Sum of `tensor` over all processes, as a new tensor (the argument is left unchanged)."""
+    total = tensor.detach().clone()
+    if _active():
+        dist.all_reduce(total, op=dist.ReduceOp.SUM)
+    return total
+
+
+def reduce_mean(tensor):
+    """Mean of `tensor` over all processes, as a new tensor; e.g. a loss to log identically on every rank."""
+    return all_reduce_sum(tensor) / world_size()
+
+
+def broadcast_object(obj, src=0):
+    """`obj` as held by rank `src`, on every process (any picklable object)."""
+    if not _active():
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=src)
+    return box[0]
+
+
+def cleanup():
+    if _active():
+        dist.destroy_process_group()

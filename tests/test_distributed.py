@@ -1,0 +1,91 @@
+"""common/distributed.py: one process without a launcher, and two real processes over gloo."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from common import distributed
+from multiproc import free_port
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+LAUNCHER_VARIABLES = ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT')
+
+WORKER = '''
+import json, torch
+from common import distributed as d
+info = d.init_distributed()
+result = {'info': [info.rank, info.world_size, info.local_rank, info.device.type],
+          'main': d.is_main_process(), 'world': d.world_size(),
+          'sum': d.all_reduce_sum(torch.tensor([info.rank + 1.0])).item(),
+          'mean': d.reduce_mean(torch.tensor([2.0 * info.rank])).item(),
+          'object': d.broadcast_object({'sent_by': info.rank} if info.rank == 0 else None)}
+d.barrier()
+d.cleanup()
+result['world_after_cleanup'] = d.world_size()
+print(json.dumps(result))
+'''
+
+
+@pytest.fixture
+def no_launcher(monkeypatch):
+    for name in LAUNCHER_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_single_process_needs_no_process_group(no_launcher):
+    info = distributed.init_distributed()
+    expected_device = torch.device('cuda', 0) if torch.cuda.is_available() else torch.device('cpu')
+    assert info == distributed.DistInfo(0, 1, 0, expected_device)
+    assert not torch.distributed.is_initialized()
+    assert distributed.is_main_process() and distributed.world_size() == 1
+    value = torch.tensor([1.5, 2.5])
+    assert torch.equal(distributed.reduce_mean(value), value) and distributed.reduce_mean(value) is not value
+    assert distributed.broadcast_object({'a': 1}) == {'a': 1}
+    distributed.barrier()
+    distributed.cleanup()
+
+
+@pytest.mark.parametrize('variables, problem', [
+    ({'WORLD_SIZE': 'two'}, "environment variable WORLD_SIZE='two' is not an integer"),
+    ({'WORLD_SIZE': '2', 'RANK': '2'}, 'RANK=2 WORLD_SIZE=2 do not describe a process'),
+    ({'WORLD_SIZE': '2', 'RANK': '1', 'MASTER_PORT': '1234'}, 'environment variable MASTER_ADDR is not set'),
+])
+def test_bad_launcher_environment_is_named(no_launcher, variables, problem):
+    for name, value in variables.items():
+        no_launcher.setenv(name, value)
+    with pytest.raises(ValueError, match=problem):
+        distributed.init_distributed()
+
+
+@pytest.mark.slow  # two fresh interpreters import torch
+@pytest.mark.skipif(torch.cuda.is_available(), reason='two ranks over gloo need the CPU path')
+def test_two_processes_reduce_and_broadcast_over_gloo(tmp_path):
+    script = tmp_path / 'worker.py'
+    script.write_text(WORKER)
+    port = free_port()
+    workers = []
+    for rank in range(2):
+        env = dict(os.environ, RANK=str(rank), WORLD_SIZE='2', LOCAL_RANK=str(rank), MASTER_ADDR='127.0.0.1',
+                   MASTER_PORT=str(port), PYTHONPATH=str(REPO_ROOT))
+        workers.append(subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True))
+    results = []
+    try:
+        for worker in workers:
+            out, err = worker.communicate(timeout=120)
+            assert worker.returncode == 0, err
+            results.append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        for worker in workers:
+            worker.kill()
+    for rank, result in enumerate(results):
+        assert result['info'] == [rank, 2, rank, 'cpu']
+        assert result['main'] == (rank == 0) and result['world'] == 2
+        assert result['sum'] == 3.0 and result['mean'] == 1.0
+        assert result['object'] == {'sent_by': 0}
+        assert result['world_after_cleanup'] == 1
