@@ -1,0 +1,122 @@
+"""FastPitch 1.0 against the NVIDIA reference (DLE 6d72839a): golden outputs, checkpoint layout, default config.
+
+Run with -s to see the largest absolute difference of every golden output.
+"""
+import argparse
+import json
+
+import pytest
+import torch
+
+from common.data_args import add_audio_args
+from fastpitch.arg_parser import add_model_args, model_config
+from fastpitch.loss_function import FastPitchLoss
+from fastpitch.model import FastPitch
+
+ATOL, RTOL = 1e-5, 1e-4  # GOLDEN.md, FastPitch 1.0 (fp32, CPU)
+
+
+def parse(argv):
+    parser = argparse.ArgumentParser()
+    add_audio_args(parser)
+    add_model_args(parser)
+    return parser.parse_args(argv)
+
+
+def check(call, name, actual, expected):
+    """Integer and boolean outputs must match exactly, float ones within the golden tolerance."""
+    assert actual.shape == expected.shape, f'{call}.{name}: shape {tuple(actual.shape)} != {tuple(expected.shape)}'
+    assert actual.dtype == expected.dtype, f'{call}.{name}: dtype {actual.dtype} != {expected.dtype}'
+    if expected.is_floating_point():
+        diff = (actual - expected).abs().max().item() if expected.numel() else 0.0
+        print(f'\n{call:14s} {name:28s} max abs diff {diff:.3g}', end='')
+        torch.testing.assert_close(actual, expected, atol=ATOL, rtol=RTOL, msg=lambda m: f'{call}.{name}: {m}')
+    else:
+        mismatches = (actual != expected).sum().item()
+        print(f'\n{call:14s} {name:28s} mismatches {mismatches} (exact)', end='')
+        assert mismatches == 0, f'{call}.{name}: {mismatches} elements differ'
+
+
+@pytest.fixture(scope='module')
+def golden(load_reference):
+    return load_reference('golden_fastpitch10.pt')
+
+
+@pytest.fixture(scope='module')
+def golden_model(load_reference):
+    ckpt = load_reference('golden_fastpitch10_ckpt.pt')
+    model = FastPitch(**ckpt['config'])
+    model.load_state_dict(ckpt['state_dict'])  # strict
+    return model.eval()
+
+
+@pytest.fixture(scope='module')
+def default_model():
+    # on the meta device: names, shapes and dtypes without allocating or initialising 45 M weights
+    with torch.device('meta'):
+        return FastPitch(**model_config(parse([])))
+
+
+def read_state_dict_tsv(path):
+    rows, totals = [], {}
+    for line in path.read_text().splitlines():
+        if line.startswith('# ') and '\t' in line:
+            key, value = line[2:].split('\t')
+            totals[key] = int(value)
+        elif line and not line.startswith('#'):
+            name, shape, dtype = line.split('\t')
+            rows.append((name, json.loads(shape), dtype))
+    return rows, totals
+
+
+def test_state_dict_layout_matches_reference(reference_dir, default_model):
+    expected, totals = read_state_dict_tsv(reference_dir / 'fastpitch10_state_dict.tsv')
+    state = default_model.state_dict()
+    actual = [(name, list(t.shape), str(t.dtype).removeprefix('torch.')) for name, t in state.items()]
+    assert actual == expected
+    assert len(state) == totals['n_state_dict_entries']
+    assert sum(t.numel() for t in state.values()) == totals['total_state_dict_elements']
+    assert sum(p.numel() for p in default_model.parameters()) == totals['total_parameters']
+    assert sum(p.numel() for p in default_model.parameters() if p.requires_grad) == totals['total_trainable_parameters']
+
+
+def test_default_flags_give_reference_config(reference_dir):
+    reference = json.loads((reference_dir / 'fastpitch10_config.json').read_text())['config']
+    assert model_config(parse([])) == reference
+
+
+def test_every_config_key_has_its_flag(golden):
+    argv = []
+    for key, value in golden['config'].items():
+        argv += [f'--{key.replace("_", "-")}', str(value)]
+    assert model_config(parse(argv)) == golden['config']
+
+
+def test_golden_checkpoint_config_is_the_golden_config(load_reference, golden):
+    assert load_reference('golden_fastpitch10_ckpt.pt')['config'] == golden['config']
+
+
+def test_forward_and_loss_match_golden(golden, golden_model):
+    inputs, expected = golden['inputs'], golden['outputs']['forward']
+    with torch.no_grad():
+        out = golden_model([inputs['text'], inputs['input_lengths'], inputs['mel'], inputs['output_lengths'],
+                            inputs['dur'], inputs['dur_lens'], inputs['pitch']],
+                           use_gt_durations=True, use_gt_pitch=True)
+        loss, meta = FastPitchLoss()(out, [inputs['mel'], inputs['dur'], inputs['dur_lens'], inputs['pitch']])
+    for name, value in zip(['mel_out', 'dec_mask', 'dur_pred', 'log_dur_pred', 'pitch_pred'], out):
+        check('forward', name, value, expected[name])
+    check('forward', 'loss', loss, expected['loss'])
+    assert meta.keys() == expected['loss_meta'].keys()
+    for name, value in meta.items():
+        check('forward', f'meta.{name}', value, expected['loss_meta'][name])
+
+
+@pytest.mark.parametrize('call', ['infer', 'infer_pace1.5', 'infer_gt'])
+def test_infer_matches_golden(golden, golden_model, call):
+    inputs = golden['inputs']
+    kwargs = {'infer': {}, 'infer_pace1.5': {'pace': 1.5},
+              'infer_gt': {'dur_tgt': inputs['dur'], 'pitch_tgt': inputs['pitch']}}[call]
+    with torch.no_grad():
+        out = golden_model.infer(inputs['text'], inputs['input_lengths'], **kwargs)
+    for name, value in zip(['mel_out', 'dec_lens', 'dur_pred', 'pitch_pred'], out):
+        check(call, name, value, golden['outputs'][call][name])
