@@ -1,0 +1,1 @@
+"""The embedded eSpeak NG corpus: our sentences (sentences), the library binding (espeak), the builder (build)."""
