@@ -20,3 +20,26 @@ def load_reference(reference_dir):
     def load(name):
         return torch.load(reference_dir / name, map_location='cpu', weights_only=True)
     return load
+
+
+TINY_CORPUS_CLIPS = 16
+
+
+@pytest.fixture(scope='session')
+def espeak_backend():
+    from common.corpus import espeak
+    try:
+        return espeak.find_backend()
+    except espeak.EspeakError as error:
+        pytest.skip(str(error))
+
+
+@pytest.fixture(scope='session')
+def corpus_dir(espeak_backend, tmp_path_factory):
+    """A tiny embedded corpus (eSpeak NG), built once per test session with the command line: wavs/, metadata.csv,
+    timings/ and filelists/espeak_audio_text_{train,val,test}_filelist.txt."""
+    from common.corpus.build import main as build_corpus
+    folder = tmp_path_factory.mktemp('espeak_corpus')
+    build_corpus(['--output', str(folder), '--num-clips', str(TINY_CORPUS_CLIPS),
+                  '--filelists-dir', str(folder / 'filelists')])
+    return folder

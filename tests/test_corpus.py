@@ -13,8 +13,8 @@ from common.corpus import build, espeak
 from common.corpus.sentences import sentence
 from common.text.cleaners import english_cleaners
 from common.text.symbols import symbols
+from tests.conftest import TINY_CORPUS_CLIPS as TINY_CLIPS
 
-TINY_CLIPS = 8
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -24,72 +24,56 @@ def build_corpus(root, *flags):
                 *flags])
 
 
-@pytest.fixture(scope='session')
-def espeak_backend():
-    try:
-        return espeak.find_backend()
-    except espeak.EspeakError as error:
-        pytest.skip(str(error))
-
-
-@pytest.fixture(scope='session')
-def tiny_corpus(espeak_backend, tmp_path_factory):
-    """A corpus of 8 clips built once: its folder, with the filelists in <folder>/filelists."""
-    root = tmp_path_factory.mktemp('espeak_corpus')
-    build_corpus(root)
-    return root
-
-
 def read_metadata(root):
     return [line.split('|') for line in (root / 'metadata.csv').read_text().splitlines()]
 
 
-def test_metadata_lines_are_id_text_normalized(tiny_corpus):
-    rows = read_metadata(tiny_corpus)
+def test_metadata_lines_are_id_text_normalized(corpus_dir):
+    rows = read_metadata(corpus_dir)
     assert [row[0] for row in rows] == [f'ES001-{number:04d}' for number in range(1, TINY_CLIPS + 1)]
     for identifier, text, normalized in rows:
         assert normalized == english_cleaners(text)
         assert set(normalized) <= set(symbols), identifier
 
 
-def test_filelists_split_the_corpus_in_the_reference_format(tiny_corpus):
-    normalized_by_id = {row[0]: row[2] for row in read_metadata(tiny_corpus)}
+def test_filelists_split_the_corpus_in_the_reference_format(corpus_dir):
+    normalized_by_id = {row[0]: row[2] for row in read_metadata(corpus_dir)}
     seen = []
     for split in build.SPLITS:
-        path = tiny_corpus / 'filelists' / f'espeak_audio_text_{split}_filelist.txt'
+        path = corpus_dir / 'filelists' / f'espeak_audio_text_{split}_filelist.txt'
         lines = path.read_text().splitlines()
         assert lines, f'{path.name} is empty'
         for line in lines:
             audio_path, text = line.split('|')
             identifier = re.fullmatch(r'wavs/(ES\d{3}-\d{4})\.wav', audio_path).group(1)
-            assert (tiny_corpus / audio_path).is_file()
+            assert (corpus_dir / audio_path).is_file()
             assert text == normalized_by_id[identifier]
             seen.append(identifier)
     assert sorted(seen) == sorted(normalized_by_id), 'every clip in exactly one split'
 
 
-def test_wavs_are_22050_hz_mono_16_bit_and_1_to_10_s(tiny_corpus):
-    for identifier, _, _ in read_metadata(tiny_corpus):
-        info = sf.info(str(tiny_corpus / 'wavs' / f'{identifier}.wav'))
+def test_wavs_are_22050_hz_mono_16_bit_and_1_to_10_s(corpus_dir):
+    for identifier, _, _ in read_metadata(corpus_dir):
+        info = sf.info(str(corpus_dir / 'wavs' / f'{identifier}.wav'))
         assert (info.samplerate, info.channels, info.subtype) == (22050, 1, 'PCM_16')
         assert 1.0 <= info.duration <= 10.0
 
 
-def test_corpus_info_records_what_made_the_audio(tiny_corpus, espeak_backend):
-    info = json.loads((tiny_corpus / 'corpus_info.json').read_text())
+def test_corpus_info_records_what_made_the_audio(corpus_dir, espeak_backend):
+    info = json.loads((corpus_dir / 'corpus_info.json').read_text())
     assert info['backend'] == espeak_backend.name
     assert re.fullmatch(r'\d+\.\d+.*', info['version'])
     assert (info['voice'], info['sampling_rate']) == ('en-us+f3', 22050)
     assert {'rate', 'pitch', 'seed'} <= set(info)
 
 
-def test_timings_cover_every_clip(tiny_corpus):
-    for identifier, _, normalized in read_metadata(tiny_corpus):
-        timings = json.loads((tiny_corpus / 'timings' / f'{identifier}.json').read_text())
+def test_timings_cover_every_clip(corpus_dir):
+    for identifier, _, normalized in read_metadata(corpus_dir):
+        timings = json.loads((corpus_dir / 'timings' / f'{identifier}.json').read_text())
         num_samples = timings['num_samples']
         assert timings['sampling_rate'] == 22050
         assert timings['text'] == normalized
-        assert sf.info(str(tiny_corpus / 'wavs' / f'{identifier}.wav')).frames == num_samples
+        assert sf.info(str(corpus_dir / 'wavs' / f'{identifier}.wav')).frames == num_samples
 
         starts = [phoneme['start_sample'] for phoneme in timings['phonemes']]
         assert starts == sorted(starts)
@@ -112,14 +96,14 @@ def corpus_files(root):
     return {path.relative_to(root): path.read_bytes() for path in sorted(root.rglob('*')) if path.is_file()}
 
 
-def test_build_is_deterministic(tiny_corpus, tmp_path):
+def test_build_is_deterministic(corpus_dir, tmp_path):
     build_corpus(tmp_path)
-    assert corpus_files(tmp_path) == corpus_files(tiny_corpus)
+    assert corpus_files(tmp_path) == corpus_files(corpus_dir)
 
 
-def test_resume_rewrites_only_missing_clips(tiny_corpus, tmp_path):
+def test_resume_rewrites_only_missing_clips(corpus_dir, tmp_path):
     root = tmp_path / 'corpus'
-    shutil.copytree(tiny_corpus, root)
+    shutil.copytree(corpus_dir, root)
     deleted = root / 'wavs' / 'ES001-0003.wav'
     deleted.unlink()
     kept = [path for folder in ('wavs', 'timings') for path in (root / folder).iterdir()
@@ -129,14 +113,14 @@ def test_resume_rewrites_only_missing_clips(tiny_corpus, tmp_path):
 
     build_corpus(root)
 
-    assert deleted.read_bytes() == (tiny_corpus / 'wavs' / 'ES001-0003.wav').read_bytes()
+    assert deleted.read_bytes() == (corpus_dir / 'wavs' / 'ES001-0003.wav').read_bytes()
     assert {path: path.stat().st_mtime_ns for path in kept} == mtimes
-    assert corpus_files(root) == corpus_files(tiny_corpus)
+    assert corpus_files(root) == corpus_files(corpus_dir)
 
 
-def test_resume_refuses_a_corpus_made_with_other_settings(tiny_corpus, tmp_path):
+def test_resume_refuses_a_corpus_made_with_other_settings(corpus_dir, tmp_path):
     root = tmp_path / 'corpus'
-    shutil.copytree(tiny_corpus, root)
+    shutil.copytree(corpus_dir, root)
     with pytest.raises(SystemExit) as exit_info:
         build_corpus(root, '--seed', '99')
     assert 'seed' in str(exit_info.value.code) and 'corpus_info.json' in str(exit_info.value.code)
