@@ -89,13 +89,24 @@ def load_checkpoint(path, allow_pickle=False):
     try:
         return torch.load(path, map_location='cpu', weights_only=True)
     except Exception as error:
-        blocked = re.search(r'Unsupported global: GLOBAL (\S+)', str(error))
-        if blocked:
+        # torch's safe unpickler refuses anything but tensors and plain containers; it names the class when the
+        # pickle protocol lets it see one (protocol 2), and only an opcode otherwise.
+        if 'Weights only load failed' in str(error) and _looks_like_torch_file(path):
+            blocked = re.search(r'Unsupported global: GLOBAL (\S+)', str(error))
+            what = f' ({blocked.group(1)})' if blocked else ''
             raise CheckpointError(
-                f'{path}: holds a pickled Python object ({blocked.group(1)}); loading it runs code from the file, '
+                f'{path}: holds a pickled Python object{what}; loading it runs code from the file, '
                 'pass allow_pickle=True (command line: --allow-pickle) only for files you trust') from None
         raise CheckpointError(f'{path}: not a readable torch checkpoint, it may be truncated or corrupt '
                               f'({type(error).__name__}: {_first_line(error)})') from None
+
+
+def _looks_like_torch_file(path):
+    """A torch zip archive, or a legacy torch file (a pickle stream opens with the PROTO opcode 0x80)."""
+    if zipfile.is_zipfile(path):
+        return True
+    with open(path, 'rb') as f:
+        return f.read(1) == b'\x80'
 
 
 def _first_line(error):
