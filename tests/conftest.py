@@ -43,3 +43,19 @@ def corpus_dir(espeak_backend, tmp_path_factory):
     build_corpus(['--output', str(folder), '--num-clips', str(TINY_CORPUS_CLIPS),
                   '--filelists-dir', str(folder / 'filelists')])
     return folder
+
+
+@pytest.fixture(scope='session')
+def prepared_corpus(corpus_dir, tmp_path_factory):
+    """A copy of the tiny corpus after prepare_dataset.py: mels/, durations/ (from the eSpeak timings), pitch_char/,
+    pitch_char_stats__espeak_audio_text_train_filelist.json and, in filelists/, the derived
+    espeak_mel_text_* and espeak_mel_dur_pitch_text_* filelists."""
+    import shutil
+
+    import prepare_dataset
+    root = tmp_path_factory.mktemp('prepared_corpus')
+    shutil.copytree(corpus_dir, root, dirs_exist_ok=True)
+    audio_filelists = sorted((root / 'filelists').glob('espeak_audio_text_*_filelist.txt'))
+    prepare_dataset.main(['--dataset-path', str(root), '--wav-text-filelist', *map(str, audio_filelists),
+                          '--extract-mels', '--extract-durations', '--extract-pitch'])
+    return root
