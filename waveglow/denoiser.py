@@ -1,0 +1,37 @@
+"""Removes the vocoder's own steady "bias" noise from its output by spectral subtraction.
+
+A vocoder fed an empty (all-zero) mel spectrogram does not stay silent: what it produces is a stationary noise
+pattern that also sits under real speech. Its magnitude spectrum, scaled by `strength`, is subtracted from every
+STFT frame of the audio, and the audio is rebuilt with its own phase.
+"""
+import torch
+from torch import nn
+
+from common.stft import STFT
+
+BIAS_MEL_FRAMES = 88  # length of the silent mel used to measure the bias (only its first STFT frame is kept)
+
+
+class Denoiser(nn.Module):
+    def __init__(self, waveglow, filter_length=1024, n_overlap=4, win_length=1024, mode='zeros'):
+        super().__init__()
+        reference = waveglow.upsample.weight
+        shape = (1, waveglow.n_mel_channels, BIAS_MEL_FRAMES)
+        if mode == 'zeros':
+            mel = torch.zeros(shape, dtype=reference.dtype, device=reference.device)
+        elif mode == 'normal':
+            mel = torch.randn(shape, device=reference.device).to(reference.dtype)
+        else:
+            raise ValueError(f"Denoiser mode must be 'zeros' or 'normal', got {mode!r}")
+        self.stft = STFT(filter_length=filter_length, hop_length=filter_length // n_overlap,
+                         win_length=win_length).to(reference.device)
+        with torch.no_grad():
+            bias_audio = waveglow.infer(mel, sigma=0.0).float()
+            bias_magnitude, _ = self.stft.transform(bias_audio)
+        self.register_buffer('bias_spec', bias_magnitude[:, :, :1])
+
+    def forward(self, audio, strength=0.1):
+        """audio (B, T) -> denoised audio (B, T) in float32."""
+        magnitude, phase = self.stft.transform(audio.float())
+        magnitude = torch.clamp(magnitude - self.bias_spec * strength, min=0.0)
+        return self.stft.inverse(magnitude, phase, length=audio.size(1))
