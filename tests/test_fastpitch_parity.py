@@ -12,6 +12,7 @@ from common.data_args import add_audio_args
 from fastpitch.arg_parser import add_model_args, model_config
 from fastpitch.loss_function import FastPitchLoss
 from fastpitch.model import FastPitch
+from tests.reference_layout import assert_state_dict_layout
 
 ATOL, RTOL = 1e-5, 1e-4  # GOLDEN.md, FastPitch 1.0 (fp32, CPU)
 
@@ -57,27 +58,8 @@ def default_model():
         return FastPitch(**model_config(parse([])))
 
 
-def read_state_dict_tsv(path):
-    rows, totals = [], {}
-    for line in path.read_text().splitlines():
-        if line.startswith('# ') and '\t' in line:
-            key, value = line[2:].split('\t')
-            totals[key] = int(value)
-        elif line and not line.startswith('#'):
-            name, shape, dtype = line.split('\t')
-            rows.append((name, json.loads(shape), dtype))
-    return rows, totals
-
-
 def test_state_dict_layout_matches_reference(reference_dir, default_model):
-    expected, totals = read_state_dict_tsv(reference_dir / 'fastpitch10_state_dict.tsv')
-    state = default_model.state_dict()
-    actual = [(name, list(t.shape), str(t.dtype).removeprefix('torch.')) for name, t in state.items()]
-    assert actual == expected
-    assert len(state) == totals['n_state_dict_entries']
-    assert sum(t.numel() for t in state.values()) == totals['total_state_dict_elements']
-    assert sum(p.numel() for p in default_model.parameters()) == totals['total_parameters']
-    assert sum(p.numel() for p in default_model.parameters() if p.requires_grad) == totals['total_trainable_parameters']
+    assert_state_dict_layout(default_model, reference_dir / 'fastpitch10_state_dict.tsv')
 
 
 def test_default_flags_give_reference_config(reference_dir):

@@ -12,7 +12,7 @@ from common.data_args import add_audio_args
 from tacotron2.arg_parser import add_model_args, model_config
 from tacotron2.loss_function import Tacotron2Loss
 from tacotron2.model import Tacotron2
-from tests.test_fastpitch_parity import read_state_dict_tsv
+from tests.reference_layout import assert_state_dict_layout
 
 ATOL, RTOL = 1e-5, 1e-4  # GOLDEN.md, Tacotron2 mel/gate/alignments (fp32, CPU)
 LOSS_RTOL = 1e-5
@@ -71,14 +71,7 @@ def default_model():
 
 
 def test_state_dict_layout_matches_reference(reference_dir, default_model):
-    expected, totals = read_state_dict_tsv(reference_dir / 'tacotron2_state_dict.tsv')
-    state = default_model.state_dict()
-    actual = [(name, list(t.shape), str(t.dtype).removeprefix('torch.')) for name, t in state.items()]
-    assert actual == expected
-    assert len(state) == totals['n_state_dict_entries']
-    assert sum(t.numel() for t in state.values()) == totals['total_state_dict_elements']
-    assert sum(p.numel() for p in default_model.parameters()) == totals['total_parameters']
-    assert sum(p.numel() for p in default_model.parameters() if p.requires_grad) == totals['total_trainable_parameters']
+    assert_state_dict_layout(default_model, reference_dir / 'tacotron2_state_dict.tsv')
 
 
 def test_default_flags_give_reference_config(reference_dir):

@@ -14,6 +14,7 @@ from waveglow.arg_parser import add_model_args, model_config
 from waveglow.checkpoint_compat import config_from_state_dict
 from waveglow.loss_function import WaveGlowLoss
 from waveglow.model import WaveGlow
+from tests.reference_layout import assert_state_dict_layout, read_state_dict_tsv
 
 
 @pytest.fixture(scope='module')
@@ -87,19 +88,6 @@ def test_config_from_golden_state_dict(model, checkpoint):
     assert config_from_state_dict(WaveGlow.remove_weightnorm(model).state_dict()) == checkpoint['config']
 
 
-def _read_layout(path):
-    """The reference state-dict listing: ([(name, shape, dtype)], {'n_state_dict_entries': ..., ...})."""
-    entries, totals = [], {}
-    for line in path.read_text().splitlines():
-        if line.startswith('# ') and '\t' in line:
-            key, value = line[2:].split('\t')
-            totals[key] = int(value)
-        elif line and not line.startswith('#'):
-            name, shape, dtype = line.split('\t')
-            entries.append((name, tuple(json.loads(shape)), dtype))
-    return entries, totals
-
-
 def _reference_json(reference_dir, n_channels):
     return json.loads((reference_dir / f'waveglow{n_channels}_config.json').read_text())
 
@@ -111,13 +99,8 @@ def _reference_config(reference_dir, n_channels):
 @pytest.mark.slow
 @pytest.mark.parametrize('n_channels', [256, 512])
 def test_state_dict_layout_matches_reference(reference_dir, n_channels):
-    entries, totals = _read_layout(reference_dir / f'waveglow{n_channels}_state_dict.tsv')
-    state_dict = WaveGlow(**_reference_config(reference_dir, n_channels)).state_dict()
-    ours = [(name, tuple(tensor.shape), str(tensor.dtype).removeprefix('torch.'))
-            for name, tensor in state_dict.items()]
-    assert ours == entries  # names, shapes, dtypes and order
-    assert len(state_dict) == totals['n_state_dict_entries']
-    assert sum(tensor.numel() for tensor in state_dict.values()) == totals['total_state_dict_elements']
+    model = WaveGlow(**_reference_config(reference_dir, n_channels))
+    assert_state_dict_layout(model, reference_dir / f'waveglow{n_channels}_state_dict.tsv')
 
 
 def _shape_only_state_dict(entries, fold):
@@ -135,7 +118,7 @@ def _shape_only_state_dict(entries, fold):
 
 @pytest.mark.parametrize('fold', [False, True])
 def test_config_from_256_channel_state_dict(reference_dir, fold):
-    entries, _ = _read_layout(reference_dir / 'waveglow256_state_dict.tsv')
+    entries, _ = read_state_dict_tsv(reference_dir / 'waveglow256_state_dict.tsv')
     inferred = config_from_state_dict(_shape_only_state_dict(entries, fold))
     assert inferred == _reference_config(reference_dir, 256)
 
