@@ -22,7 +22,7 @@ def load_reference(reference_dir):
     return load
 
 
-TINY_CORPUS_CLIPS = 16
+TINY_CORPUS_CLIPS = 8
 
 
 @pytest.fixture(scope='session')

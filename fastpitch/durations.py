@@ -1,0 +1,171 @@
+"""Per-symbol durations (mel frames per input symbol) for FastPitch, from two sources.
+
+* eSpeak timings (the embedded corpus): the word events anchor character positions to samples. Each word starts
+  a segment that runs to the next word; inside it, the phonemes before the first / after the last non-pause phoneme
+  are its leading / trailing pause. Characters are grouped the same way: non-alphanumerics before the first
+  letter, the core from the first to the last letter or digit (apostrophes, hyphens and words eSpeak did not report
+  included), and the spaces and punctuation after the last one. Pauses go to those spaces and punctuation, speech to
+  the core, shared out evenly over its characters (letters do not map one to one onto phonemes, an even share is
+  the simplest honest split). Text before the first word joins the first segment, so the leading silence goes to
+  leading punctuation, or else to the first symbol; the trailing silence likewise goes to the final punctuation or
+  space, or else to the last symbol. A boundary at sample s falls at frame round(s / hop_length); the last one is
+  the mel length.
+* Tacotron 2 attention: teacher-forced alignments, each mel frame counted for its most attended symbol.
+
+Both give int64 counts, one per symbol of `text_to_sequence(text, cleaners)`, that sum exactly to the mel length.
+"""
+from contextlib import contextmanager
+
+import torch
+
+from common.text import text_to_sequence
+from tacotron2.model import Prenet
+
+PAUSE_PREFIX = '_'  # eSpeak's own pause symbols: '_', '_:', '_!', ...
+
+
+class DurationError(ValueError):
+    """Timings or an alignment that cannot give durations for a clip."""
+
+
+def mel_frame_count(num_samples, hop_length):
+    """Frames of TacotronSTFT.mel_spectrogram for a clip (centred STFT: one frame per hop plus one)."""
+    return num_samples // hop_length + 1
+
+
+def symbol_char_positions(text, cleaner_names):
+    """Indices of the characters of `text` that become symbols, in order, one per id of text_to_sequence.
+
+    `text` must already be clean (cleaning it again changes nothing), as corpus timings texts are.
+    """
+    positions = [index for index, char in enumerate(text) if text_to_sequence(char, [])]
+    expected = text_to_sequence(text, cleaner_names)
+    if [text_to_sequence(text[index], [])[0] for index in positions] != expected:
+        raise DurationError(f'text {text!r} changes under the cleaners {cleaner_names}: its characters cannot be '
+                            f'matched to symbols (timings must hold the cleaned text)')
+    return positions
+
+
+def durations_from_espeak(timings, cleaner_names, n_frames, hop_length):
+    """Frames per symbol of timings['text'] from eSpeak word and phoneme timings (a timings JSON as a dict)."""
+    text = timings['text']
+    positions = symbol_char_positions(text, cleaner_names)
+    if not positions:
+        raise DurationError(f'text {text!r} has no known symbol')
+    pieces = []
+    for chars, samples in _segments(text, timings['words'], timings['phonemes'], timings['num_samples']):
+        pieces.extend(_split_segment(text, chars, samples))
+
+    # Sample boundaries -> frame boundaries; the end of the clip is the end of the last mel frame.
+    def to_frame(sample):
+        return min(round(sample / hop_length), n_frames)
+
+    char_frames = [0] * len(text)
+    pending, last_symbol_char = 0, None  # frames of pieces without a symbol go to the nearest symbol
+    symbol_chars = set(positions)
+    for index, (chars, start, end) in enumerate(pieces):
+        frame_start = to_frame(start)
+        frame_end = n_frames if index == len(pieces) - 1 else to_frame(end)
+        frames = frame_end - frame_start + pending
+        kept = [char for char in chars if char in symbol_chars]
+        if not kept:
+            if last_symbol_char is None:
+                pending = frames
+            else:
+                char_frames[last_symbol_char] += frames
+                pending = 0
+            continue
+        for char, share in zip(kept, even_shares(frames, len(kept))):
+            char_frames[char] += share
+        pending, last_symbol_char = 0, kept[-1]
+    durations = torch.tensor([char_frames[index] for index in positions], dtype=torch.long)
+    if durations.sum().item() != n_frames or durations.min().item() < 0:
+        raise DurationError(f'eSpeak timings of {text!r} do not fit a mel of {n_frames} frames '
+                            f'(got {durations.tolist()})')
+    return durations
+
+
+def even_shares(total, n):
+    """Split `total` into n non-negative integers that differ by at most one and sum to `total`."""
+    return [(total * (i + 1)) // n - (total * i) // n for i in range(n)]
+
+
+def _segments(text, words, phonemes, num_samples):
+    """Yield ((first_char, end_char), (start_sample, speech_start, speech_end, end_sample)) per word segment."""
+    starts = [phoneme['start_sample'] for phoneme in phonemes]
+    if starts != sorted(starts) or (starts and not 0 <= starts[0] <= starts[-1] < num_samples):
+        raise DurationError(f'phoneme start samples must be non-decreasing and lie in [0, {num_samples})')
+    anchors = []  # (char position, start sample), both strictly increasing
+    for word in words:
+        position, sample = word['text_position'], word['start_sample']
+        if not 0 <= position < len(text) or not 0 <= sample <= num_samples:
+            raise DurationError(f'word event {word} lies outside the text ({len(text)} characters) or the audio '
+                                f'({num_samples} samples)')
+        if not anchors or (position > anchors[-1][0] and sample >= anchors[-1][1]):
+            anchors.append((position, sample))
+    if not anchors:
+        anchors = [(0, 0)]
+    anchors[0] = (0, 0)  # leading text and silence join the first word
+    anchors.append((len(text), num_samples))
+    for (char_start, sample_start), (char_end, sample_end) in zip(anchors, anchors[1:]):
+        speech_start, speech_end = _speech_bounds(phonemes, sample_start, sample_end, num_samples)
+        yield (char_start, char_end), (sample_start, speech_start, speech_end, sample_end)
+
+
+def _speech_bounds(phonemes, start, end, num_samples):
+    """(first, last) sample of non-pause phonemes in [start, end), or (end, end) when there is only pause."""
+    starts = [phoneme['start_sample'] for phoneme in phonemes] + [num_samples]
+    spoken = [(starts[i], min(starts[i + 1], end)) for i, phoneme in enumerate(phonemes)
+              if not phoneme['name'].startswith(PAUSE_PREFIX) and start <= starts[i] < end]
+    if not spoken:
+        return end, end
+    return spoken[0][0], max(stop for _, stop in spoken)
+
+
+def _split_segment(text, chars, samples):
+    """[(char indices, start_sample, end_sample)] for the leading pause, speech core and trailing pause."""
+    char_start, char_end = chars
+    start, speech_start, speech_end, end = samples
+    letters = [index for index in range(char_start, char_end) if text[index].isalnum()]
+    if not letters:
+        return [(range(char_start, char_end), start, end)]
+    first, last = letters[0], letters[-1]
+    # A pause without characters of its own goes to the neighbouring letter (the first or last symbol).
+    lead = range(char_start, first) or range(first, first + 1)
+    trail = range(last + 1, char_end) or range(last, last + 1)
+    return [(lead, start, speech_start), (range(first, last + 1), speech_start, speech_end), (trail, speech_end, end)]
+
+
+def durations_from_alignment(alignment, n_symbols):
+    """Frames per symbol from an attention matrix (mel frames, symbols): each frame goes to its most attended
+    symbol among the first n_symbols (the rest is padding)."""
+    best = alignment[:, :n_symbols].argmax(dim=1)
+    return torch.bincount(best, minlength=n_symbols).long()
+
+
+@contextmanager
+def prenet_dropout_disabled(model):
+    """Switch off Tacotron 2's prenet dropout (on even in eval mode) for the duration of the block."""
+    prenets = [module for module in model.modules() if isinstance(module, Prenet)]
+    saved = [prenet.p_dropout for prenet in prenets]
+    for prenet in prenets:
+        prenet.p_dropout = 0.0
+    try:
+        yield model
+    finally:
+        for prenet, p_dropout in zip(prenets, saved):
+            prenet.p_dropout = p_dropout
+
+
+@torch.no_grad()
+def durations_from_tacotron2(model, text_ids, mel):
+    """Frames per symbol of `text_ids` (1-D int64) from a teacher-forced Tacotron 2 run on `mel` (n_mel, frames).
+
+    Eval mode and no prenet dropout make the alignment, and so the durations, deterministic.
+    """
+    model.eval()
+    n_symbols, n_frames = text_ids.numel(), mel.size(1)
+    inputs = (text_ids.unsqueeze(0), torch.tensor([n_symbols]), mel.unsqueeze(0), n_symbols, torch.tensor([n_frames]))
+    with prenet_dropout_disabled(model):
+        alignments = model(inputs)[3]
+    return durations_from_alignment(alignments[0], n_symbols)

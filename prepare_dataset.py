@@ -1,0 +1,402 @@
+"""Preprocess a corpus for training: mels, per-symbol durations and pitch, pitch statistics and filelists.
+
+    python prepare_dataset.py --dataset-path D --wav-text-filelist F [F ...] \\
+        --extract-mels --extract-durations --extract-pitch [--durations-from espeak|tacotron2 --tacotron2-checkpoint C]
+
+F holds `wavs/ID.wav|text[|speaker]` lines, paths relative to D. Per clip it writes
+    D/mels/ID.pt         float32 (n_mel, frames), TacotronSTFT log-mel; frames = samples // hop + 1
+    D/durations/ID.pt    int64 (symbols,), mel frames per symbol of text_to_sequence(text); they sum to frames
+                         (fastpitch/durations.py: from eSpeak timings D/timings/ID.json or Tacotron 2 attention)
+    D/pitch_char/ID.pt   float32 (symbols,), mean F0 in Hz over each symbol's voiced frames, 0 if none
+                         (fastpitch/pitch.py); needs the durations
+and per filelist F with stem S
+    D/pitch_char_stats__S.json   {"mean", "std"} in Hz over voiced symbols: FastPitch's --pitch-mean-std-file
+    next to F, once every clip has its files: the Tacotron 2 mel filelist (`mels/ID.pt|text`, for
+        --load-mel-from-disk) and the FastPitch filelist (`mels/ID.pt|durations/ID.pt|pitch_char/ID.pt|text`),
+        named by replacing `audio_text` in S with `mel_text` / `mel_dur_pitch_text`
+        (ljs_audio_text_train_filelist.txt -> ljs_mel_text_train_filelist.txt and
+        ljs_mel_dur_pitch_text_train_filelist.txt),
+        or by appending `_mel` / `_mel_dur_pitch` to other stems
+    D/skipped__S.txt             with --skip-bad: the lines left out and why
+
+Every line is checked before any work starts (files, sample rate, channels, length, transcript, timings, saved
+durations); a problem stops the run with `filelist:line: problem`, or with --skip-bad the line is left out of the
+outputs and listed in the report. Files that exist are kept (a rerun resumes); each file is written under a
+temporary name and renamed, so an interrupted run leaves no partial file behind.
+"""
+import argparse
+import json
+import multiprocessing
+import os
+import sys
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import soundfile as sf
+import torch
+from tqdm import tqdm
+
+from common.audio import load_wav
+from common.data_args import add_audio_args, add_text_args, stft_kwargs
+from common.filelist import FilelistError, read_filelist, write_filelist
+from common.stft import TacotronSTFT
+from common.text import text_to_sequence
+from fastpitch.durations import durations_from_espeak, durations_from_tacotron2, mel_frame_count
+from fastpitch.pitch import PITCH_FMAX, PITCH_FMIN, char_pitch, frame_pitch, pitch_stats, write_pitch_stats
+from tacotron2.data_function import mel_from_audio
+
+OUTPUT_KINDS = ('mels', 'durations', 'pitch_char')
+TIMINGS_DIR = 'timings'
+DURATION_SOURCES = ('espeak', 'tacotron2')
+
+
+class PrepareError(ValueError):
+    """A problem that stops preprocessing; one line, naming the flag, file or filelist line."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    dataset_path: Path
+    stft: dict
+    text_cleaners: tuple
+    extract_mels: bool
+    extract_durations: bool
+    extract_pitch: bool
+    durations_from: str
+    pitch_fmin: float
+    pitch_fmax: float
+    max_duration_s: float
+
+
+@dataclass(frozen=True)
+class Clip:
+    location: str   # filelist:line, for messages
+    clip_id: str
+    wav: str        # relative to the dataset path
+    text: str
+
+
+def output_path(dataset_path, kind, clip_id):
+    return Path(dataset_path) / kind / f'{clip_id}.pt'
+
+
+def timings_path(dataset_path, clip_id):
+    return Path(dataset_path) / TIMINGS_DIR / f'{clip_id}.json'
+
+
+def derived_filelist_path(filelist, kind):
+    """The filelist beside `filelist` for kind 'mel_text' or 'mel_dur_pitch_text' (see the module docstring)."""
+    filelist = Path(filelist)
+    stem = filelist.stem
+    stem = stem.replace('audio_text', kind) if 'audio_text' in stem else f'{stem}_{kind.removesuffix("_text")}'
+    return filelist.with_name(stem + filelist.suffix)
+
+
+def stats_path(dataset_path, filelist):
+    return Path(dataset_path) / f'pitch_char_stats__{Path(filelist).stem}.json'
+
+
+def report_path(dataset_path, filelist):
+    return Path(dataset_path) / f'skipped__{Path(filelist).stem}.txt'
+
+
+def save_atomic(tensor, path):
+    """torch.save under a temporary name in the same folder, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_path = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    try:
+        torch.save(tensor, tmp_path)
+        os.replace(tmp_path, path)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------- checks before any work
+
+def check_clip(entry, settings):
+    """Raise FilelistError (`filelist:line: problem`) for a line that preprocessing cannot use."""
+    wav = settings.dataset_path / entry.paths[0]
+    num_samples = check_wav_header(entry, wav, settings)
+    ids = text_to_sequence(entry.text, settings.text_cleaners)
+    if not ids:
+        raise entry.error(f'transcript {entry.text!r} has no known symbol')
+    n_frames = mel_frame_count(num_samples, settings.stft['hop_length'])
+    durations_file = output_path(settings.dataset_path, 'durations', entry.clip_id)
+    if durations_file.is_file() and (settings.extract_durations or settings.extract_pitch):
+        check_saved_durations(entry, durations_file, len(ids), n_frames)
+    elif settings.extract_pitch and not settings.extract_durations:
+        raise entry.error(f'{durations_file}: no such file; pitch per symbol needs durations (--extract-durations)')
+    elif settings.extract_durations and settings.durations_from == 'espeak':
+        check_timings(entry, settings, ids, num_samples)
+
+
+def check_wav_header(entry, wav, settings):
+    """Samples of a mono WAV at the expected rate and within the length limit (header only)."""
+    if not wav.is_file():
+        raise entry.error(f'{wav}: no such WAV file')
+    try:
+        info = sf.info(str(wav))
+    except RuntimeError as error:
+        raise entry.error(f'{wav}: not a readable WAV file ({error})') from None
+    if info.channels != 1:
+        raise entry.error(f'{wav}: has {info.channels} channels, expected mono')
+    if info.samplerate != settings.stft['sampling_rate']:
+        raise entry.error(f'{wav}: sampled at {info.samplerate} Hz, expected {settings.stft["sampling_rate"]} Hz '
+                          '(--sampling-rate)')
+    if info.frames <= settings.stft['filter_length'] // 2:
+        raise entry.error(f'{wav}: has {info.frames} samples, too short for one STFT frame')
+    seconds = info.frames / info.samplerate
+    if seconds > settings.max_duration_s:
+        raise entry.error(f'{wav}: lasts {seconds:.2f} s, longer than --max-duration-s {settings.max_duration_s:g}')
+    return info.frames
+
+
+def check_saved_durations(entry, path, n_symbols, n_frames):
+    try:
+        durations = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as error:  # torch.load raises several types for corrupt files
+        raise entry.error(f'{path}: not a readable tensor file ({error})') from None
+    if not isinstance(durations, torch.Tensor) or durations.dim() != 1 or durations.numel() != n_symbols:
+        raise entry.error(f'{path}: expected {n_symbols} durations (one per symbol), got '
+                          f'{tuple(getattr(durations, "shape", ()))}')
+    if int(durations.sum()) != n_frames:
+        raise entry.error(f'{path}: durations sum to {int(durations.sum())} frames but the mel has {n_frames}')
+
+
+def check_timings(entry, settings, ids, num_samples):
+    path = timings_path(settings.dataset_path, entry.clip_id)
+    try:
+        timings = json.loads(path.read_text())
+        spoken, rate, samples = timings['text'], timings['sampling_rate'], timings['num_samples']
+    except FileNotFoundError:
+        raise entry.error(f'{path}: no such eSpeak timings file (--durations-from espeak needs one per clip)') from None
+    except (ValueError, KeyError, TypeError) as error:
+        raise entry.error(f'{path}: not a timings file ({error!r})') from None
+    if rate != settings.stft['sampling_rate'] or samples != num_samples:
+        raise entry.error(f'{path}: describes {samples} samples at {rate} Hz, the WAV has {num_samples} at '
+                          f'{settings.stft["sampling_rate"]} Hz')
+    if text_to_sequence(spoken, settings.text_cleaners) != ids:
+        raise entry.error(f'{path}: timings text {spoken!r} differs from the transcript')
+
+
+def check_filelists(filelists, settings, skip_bad):
+    """{filelist: [good entries]} and {filelist: [problems]}; without skip_bad the first problem is raised."""
+    good, problems = {}, {}
+    for filelist in filelists:
+        bad = problems.setdefault(filelist, [])
+        entries = read_filelist(filelist, n_path_columns=1, on_error=bad.append if skip_bad else None)
+        good[filelist] = []
+        for entry in entries:
+            try:
+                check_clip(entry, settings)
+                good[filelist].append(entry)
+            except FilelistError as error:
+                if not skip_bad:
+                    raise
+                bad.append(error)
+    return good, problems
+
+
+# ---------------------------------------------------------------- work per clip (in worker processes)
+
+_worker = {}  # settings, stft and the Tacotron 2 model, set before the pool forks
+
+
+class ClipData:
+    """A clip's audio and mel, each read or computed at most once."""
+
+    def __init__(self, clip, settings, stft):
+        self.clip, self.settings, self.stft = clip, settings, stft
+
+    @cached_property
+    def audio(self):
+        return load_wav(self.settings.dataset_path / self.clip.wav, self.settings.stft['sampling_rate'])[0]
+
+    @cached_property
+    def mel(self):
+        saved = output_path(self.settings.dataset_path, 'mels', self.clip.clip_id)
+        if saved.is_file():
+            return torch.load(saved, map_location='cpu', weights_only=True)
+        return mel_from_audio(self.stft, self.audio)
+
+
+def clip_durations(data, settings, tacotron2):
+    ids = torch.tensor(text_to_sequence(data.clip.text, settings.text_cleaners), dtype=torch.long)
+    if settings.durations_from == 'tacotron2':
+        return durations_from_tacotron2(tacotron2, ids, data.mel)
+    # check_timings has matched the timings to the WAV and the transcript.
+    timings = json.loads(timings_path(settings.dataset_path, data.clip.clip_id).read_text())
+    hop_length = settings.stft['hop_length']
+    return durations_from_espeak(timings, settings.text_cleaners, mel_frame_count(timings['num_samples'], hop_length),
+                                 hop_length)
+
+
+def clip_pitch(data, settings):
+    durations = torch.load(output_path(settings.dataset_path, 'durations', data.clip.clip_id), weights_only=True)
+    stft = settings.stft
+    pitch = frame_pitch(data.audio, stft['sampling_rate'], stft['filter_length'], stft['hop_length'],
+                        settings.pitch_fmin, settings.pitch_fmax)
+    return char_pitch(pitch, durations)
+
+
+def process_clip(clip):
+    """Write the clip's missing outputs -> (clip, problem or None)."""
+    settings, stft, tacotron2 = _worker['settings'], _worker['stft'], _worker['tacotron2']
+    data = ClipData(clip, settings, stft)
+    steps = (('mels', settings.extract_mels, lambda: data.mel),
+             ('durations', settings.extract_durations, lambda: clip_durations(data, settings, tacotron2)),
+             ('pitch_char', settings.extract_pitch, lambda: clip_pitch(data, settings)))
+    try:
+        for kind, wanted, make in steps:
+            path = output_path(settings.dataset_path, kind, clip.clip_id)
+            if wanted and not path.is_file():
+                save_atomic(make(), path)
+    except ValueError as error:  # AudioError, DurationError and bad saved tensors: a problem of this clip
+        return clip, str(error)
+    return clip, None
+
+
+def one_torch_thread():
+    """Per-clip work is a chain of small operations (a batch of one): extra intra-op threads only add overhead and
+    oversubscribe the cores that --workers already uses. Returns the previous setting."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    return previous
+
+
+def run_clips(clips, workers, skip_bad):
+    """Process clips (in a pool of `workers` forked processes if workers > 1) -> {clip id: problem}."""
+    problems = {}
+    progress = tqdm(total=len(clips), unit='clip', desc='preprocessing', file=sys.stderr)
+    pool = multiprocessing.get_context('fork').Pool(workers, one_torch_thread) if workers > 1 else None
+    threads = None if pool else one_torch_thread()
+    try:
+        results = pool.imap_unordered(process_clip, clips) if pool else map(process_clip, clips)
+        for clip, problem in results:
+            progress.update()
+            if problem is not None:
+                if not skip_bad:
+                    raise PrepareError(f'{clip.location}: {problem}')
+                problems[clip.clip_id] = problem
+    finally:
+        progress.close()
+        if pool:
+            pool.terminate()
+        else:
+            torch.set_num_threads(threads)
+    return problems
+
+
+# ---------------------------------------------------------------- outputs per filelist
+
+def write_outputs(filelist, entries, settings):
+    """Pitch statistics and the derived filelists of the entries whose files all exist."""
+    def has(kind, entry):
+        return output_path(settings.dataset_path, kind, entry.clip_id).is_file()
+
+    def row(kinds, entry):
+        paths = [f'{kind}/{entry.clip_id}.pt' for kind in kinds]
+        return paths + [entry.text] + ([] if entry.speaker is None else [entry.speaker])
+
+    written = []
+    if settings.extract_pitch and entries:
+        pitches = [torch.load(output_path(settings.dataset_path, 'pitch_char', entry.clip_id), weights_only=True)
+                   for entry in entries]
+        write_pitch_stats(stats_path(settings.dataset_path, filelist), pitch_stats(pitches))
+        written.append(stats_path(settings.dataset_path, filelist))
+    for kind, kinds in (('mel_text', ('mels',)), ('mel_dur_pitch_text', OUTPUT_KINDS)):
+        if entries and all(has(k, entry) for entry in entries for k in kinds):
+            path = derived_filelist_path(filelist, kind)
+            write_filelist(path, [row(kinds, entry) for entry in entries])
+            written.append(path)
+    return written
+
+
+def write_report(path, problems):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(''.join(f'{problem}\n' for problem in problems))
+
+
+def prepare(args, tacotron2=None):
+    """Run the whole preprocessing for parsed flags; `tacotron2` is the model for --durations-from tacotron2
+    (the CLI loads it from --tacotron2-checkpoint). Returns the paths of the files written per filelist."""
+    settings = Settings(Path(args.dataset_path), stft_kwargs(args), tuple(args.text_cleaners), args.extract_mels,
+                        args.extract_durations, args.extract_pitch, args.durations_from, args.pitch_fmin,
+                        args.pitch_fmax, args.max_duration_s)
+    if args.extract_durations and args.durations_from == 'tacotron2' and tacotron2 is None:
+        raise PrepareError('--durations-from tacotron2 needs a Tacotron 2 model (--tacotron2-checkpoint)')
+    if tacotron2 is not None and tacotron2.n_mel_channels != args.n_mel_channels:
+        raise PrepareError(f'the Tacotron 2 model takes {tacotron2.n_mel_channels} mel channels, '
+                           f'--n-mel-channels is {args.n_mel_channels}')
+    good, problems = check_filelists(args.wav_text_filelist, settings, args.skip_bad)
+    clips = {}
+    for entries in good.values():
+        for entry in entries:
+            clips.setdefault(entry.clip_id, Clip(entry.location, entry.clip_id, entry.paths[0], entry.text))
+
+    _worker.update(settings=settings, stft=TacotronSTFT(**settings.stft), tacotron2=tacotron2)
+    failed = run_clips(list(clips.values()), args.workers, args.skip_bad)
+
+    written = {}
+    for filelist, entries in good.items():
+        skipped = [(error.line_number, str(error)) for error in problems[filelist]]
+        skipped += [(entry.line_number, f'{entry.location}: {failed[entry.clip_id]}') for entry in entries
+                    if entry.clip_id in failed]
+        entries = [entry for entry in entries if entry.clip_id not in failed]
+        written[filelist] = write_outputs(filelist, entries, settings)
+        if args.skip_bad:
+            report = report_path(settings.dataset_path, filelist)
+            write_report(report, [message for _, message in sorted(skipped)])
+            written[filelist].append(report)
+    return written
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Preprocess a corpus: mels, durations, pitch, filelists.',
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument('-d', '--dataset-path', required=True, help='Corpus folder; filelist paths are relative to it')
+    parser.add_argument('--wav-text-filelist', required=True, nargs='+', help='Filelists of wavs/ID.wav|text lines')
+    parser.add_argument('--extract-mels', action='store_true', help='Write mels/ID.pt')
+    parser.add_argument('--extract-durations', action='store_true', help='Write durations/ID.pt')
+    parser.add_argument('--extract-pitch', action='store_true', help='Write pitch_char/ID.pt and the pitch stats')
+    parser.add_argument('--durations-from', choices=DURATION_SOURCES, default='espeak',
+                        help='eSpeak timings (timings/ID.json) or the attention of a trained Tacotron 2')
+    parser.add_argument('--tacotron2-checkpoint', help='Tacotron 2 checkpoint for --durations-from tacotron2')
+    parser.add_argument('--pitch-fmin', type=float, default=PITCH_FMIN, help='Lowest F0 searched (Hz)')
+    parser.add_argument('--pitch-fmax', type=float, default=PITCH_FMAX, help='Highest F0 searched (Hz)')
+    parser.add_argument('--max-duration-s', type=float, default=20.0, help='Longest clip accepted (seconds)')
+    parser.add_argument('--skip-bad', action='store_true',
+                        help='Leave out bad lines instead of stopping; they are listed in D/skipped__<stem>.txt')
+    parser.add_argument('--workers', type=int, default=2, help='Worker processes (1: work in this process)')
+    add_audio_args(parser)
+    add_text_args(parser)
+    args = parser.parse_args(argv)
+    if not (args.extract_mels or args.extract_durations or args.extract_pitch):
+        parser.error('nothing to do: give --extract-mels, --extract-durations and/or --extract-pitch')
+    if args.extract_durations and args.durations_from == 'tacotron2' and not args.tacotron2_checkpoint:
+        parser.error('--durations-from tacotron2 needs --tacotron2-checkpoint')
+    if args.workers < 1:
+        parser.error(f'--workers must be at least 1, got {args.workers}')
+    if not 0 < args.pitch_fmin < args.pitch_fmax:
+        parser.error(f'--pitch-fmin ({args.pitch_fmin}) must be positive and below --pitch-fmax ({args.pitch_fmax})')
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        tacotron2 = None
+        if args.extract_durations and args.durations_from == 'tacotron2':
+            from models import load_model_from_checkpoint  # heavy: only when needed
+            tacotron2 = load_model_from_checkpoint('Tacotron2', args.tacotron2_checkpoint)
+        written = prepare(args, tacotron2)
+    except (ValueError, OSError) as error:
+        sys.exit(f'error: {error}')
+    for filelist, paths in written.items():
+        print(f'{filelist}: wrote ' + (', '.join(map(str, paths)) or 'per-clip files only'))
+
+
+if __name__ == '__main__':
+    main()

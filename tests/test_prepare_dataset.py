@@ -1,0 +1,305 @@
+"""prepare_dataset.py: outputs and filelists, resume, every bad-data error by filelist line, --skip-bad, the
+Tacotron 2 durations source through the command line, the metadata split and the LJSpeech recipe script.
+
+The session fixtures `corpus_dir` and `prepared_corpus` come from conftest.py.
+"""
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+import prepare_dataset
+from common.audio import load_wav
+from common.data_args import stft_kwargs
+from common.stft import TacotronSTFT
+from common.text import UnknownSymbolWarning, text_to_sequence
+from fastpitch.durations import durations_from_tacotron2, mel_frame_count
+from tacotron2.data_function import mel_from_audio
+from tests.conftest import TINY_CORPUS_CLIPS
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SPLITS = ('train', 'val', 'test')
+STFT = stft_kwargs(prepare_dataset.parse_args(['-d', '.', '--wav-text-filelist', 'x', '--extract-mels']))
+
+
+def audio_filelists(root):
+    return [root / 'filelists' / f'espeak_audio_text_{split}_filelist.txt' for split in SPLITS]
+
+
+def run_prepare(root, filelists, *flags):
+    prepare_dataset.main(['--dataset-path', str(root), '--wav-text-filelist', *map(str, filelists), *flags])
+
+
+def copy_corpus(source, destination):
+    shutil.copytree(source, destination)
+    return destination
+
+
+def output_files(root):
+    return sorted(path for kind in prepare_dataset.OUTPUT_KINDS for path in (root / kind).glob('*.pt'))
+
+
+def filelist_lines(path):
+    return Path(path).read_text().splitlines()
+
+
+# ---------------------------------------------------------------- outputs
+
+def test_outputs_match_the_front_end_and_sum_to_mel_lengths(prepared_corpus):
+    stft = TacotronSTFT(**STFT)
+    clips = [line.split('|') for filelist in audio_filelists(prepared_corpus) for line in filelist_lines(filelist)]
+    assert len(clips) == TINY_CORPUS_CLIPS
+    for wav, text in clips:
+        clip_id = Path(wav).stem
+        audio, _ = load_wav(prepared_corpus / wav, STFT['sampling_rate'])
+        mel = torch.load(prepared_corpus / 'mels' / f'{clip_id}.pt', weights_only=True)
+        torch.testing.assert_close(mel, mel_from_audio(stft, audio))
+        assert mel.size(1) == mel_frame_count(audio.numel(), STFT['hop_length'])
+        durations = torch.load(prepared_corpus / 'durations' / f'{clip_id}.pt', weights_only=True)
+        pitch = torch.load(prepared_corpus / 'pitch_char' / f'{clip_id}.pt', weights_only=True)
+        n_symbols = len(text_to_sequence(text, ['english_cleaners']))
+        assert durations.dtype == torch.long and durations.shape == (n_symbols,)
+        assert int(durations.sum()) == mel.size(1)
+        assert pitch.dtype == torch.float32 and pitch.shape == (n_symbols,)
+        voiced = pitch[pitch > 0]
+        assert len(voiced) > n_symbols / 2 and 100 < voiced.median() < 400  # en-us+f3 sits near 200 Hz
+    assert not list(prepared_corpus.rglob('.*.tmp'))
+
+
+def test_derived_filelists_and_pitch_stats(prepared_corpus):
+    for split, filelist in zip(SPLITS, audio_filelists(prepared_corpus)):
+        audio_lines = [line.split('|') for line in filelist_lines(filelist)]
+        ids = [Path(wav).stem for wav, _ in audio_lines]
+        texts = [text for _, text in audio_lines]
+        mel_list = prepared_corpus / 'filelists' / f'espeak_mel_text_{split}_filelist.txt'
+        assert filelist_lines(mel_list) == [f'mels/{i}.pt|{t}' for i, t in zip(ids, texts)]
+        fastpitch_list = prepared_corpus / 'filelists' / f'espeak_mel_dur_pitch_text_{split}_filelist.txt'
+        assert filelist_lines(fastpitch_list) == [f'mels/{i}.pt|durations/{i}.pt|pitch_char/{i}.pt|{t}'
+                                                  for i, t in zip(ids, texts)]
+        stats = json.loads((prepared_corpus / f'pitch_char_stats__{filelist.stem}.json').read_text())
+        voiced = torch.cat([torch.load(prepared_corpus / 'pitch_char' / f'{i}.pt', weights_only=True) for i in ids])
+        voiced = voiced[voiced > 0].double()
+        assert stats['mean'] == pytest.approx(voiced.mean().item())
+        assert stats['std'] == pytest.approx(voiced.std().item())
+
+
+def test_derived_filelist_names():
+    assert prepare_dataset.derived_filelist_path('f/ljs_audio_text_val_filelist.txt', 'mel_text') == \
+        Path('f/ljs_mel_text_val_filelist.txt')
+    assert prepare_dataset.derived_filelist_path('f/ljs_audio_text_val_filelist.txt', 'mel_dur_pitch_text') == \
+        Path('f/ljs_mel_dur_pitch_text_val_filelist.txt')
+    assert prepare_dataset.derived_filelist_path('f/mine.txt', 'mel_dur_pitch_text') == Path('f/mine_mel_dur_pitch.txt')
+
+
+def test_resume_keeps_existing_files_and_recreates_missing_ones_identically(prepared_corpus, tmp_path):
+    root = copy_corpus(prepared_corpus, tmp_path / 'corpus')
+    before = {path: (path.stat().st_mtime_ns, torch.load(path, weights_only=True)) for path in output_files(root)}
+    removed = [root / 'mels' / 'ES001-0002.pt', root / 'durations' / 'ES001-0003.pt',
+               root / 'pitch_char' / 'ES001-0003.pt']
+    for path in removed:
+        path.unlink()
+    run_prepare(root, audio_filelists(root), '--extract-mels', '--extract-durations', '--extract-pitch',
+                '--workers', '2')
+    assert output_files(root) == sorted(before)
+    for path, (mtime, tensor) in before.items():
+        assert torch.equal(torch.load(path, weights_only=True), tensor), path
+        assert (path.stat().st_mtime_ns == mtime) == (path not in removed), path
+
+
+def test_tacotron2_durations_through_the_command_line(corpus_dir, tmp_path):
+    from tests.tiny_configs import tiny_config, tiny_model
+    model = tiny_model('Tacotron2')
+    checkpoint = tmp_path / 'tacotron2.pt'
+    torch.save({'config': tiny_config('Tacotron2'), 'state_dict': model.state_dict()}, checkpoint)
+    root = copy_corpus(corpus_dir, tmp_path / 'corpus')
+    train_list = audio_filelists(root)[0]
+    run_prepare(root, [train_list], '--extract-mels', '--extract-durations', '--durations-from', 'tacotron2',
+                '--tacotron2-checkpoint', str(checkpoint), '--workers', '2')
+    for index, line in enumerate(filelist_lines(train_list)):
+        wav, text = line.split('|')
+        clip_id = Path(wav).stem
+        mel = torch.load(root / 'mels' / f'{clip_id}.pt', weights_only=True)
+        durations = torch.load(root / 'durations' / f'{clip_id}.pt', weights_only=True)
+        ids = torch.tensor(text_to_sequence(text, ['english_cleaners']))
+        assert durations.shape == ids.shape and int(durations.sum()) == mel.size(1)
+        if index == 0:  # the worker's result is the model's, as computed here
+            assert torch.equal(durations, durations_from_tacotron2(model, ids, mel))
+
+
+def test_tacotron2_source_needs_a_checkpoint(capsys):
+    with pytest.raises(SystemExit):
+        prepare_dataset.parse_args(['-d', '.', '--wav-text-filelist', 'f', '--extract-durations',
+                                    '--durations-from', 'tacotron2'])
+    assert '--tacotron2-checkpoint' in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- bad data: one error per case, by filelist line
+
+def write_wav(path, seconds, sampling_rate=22050, channels=1):
+    time = np.arange(int(seconds * sampling_rate)) / sampling_rate
+    tone = 0.3 * np.sin(2 * np.pi * 220 * time)
+    sf.write(path, np.stack([tone] * channels, axis=1) if channels > 1 else tone, sampling_rate, subtype='PCM_16')
+
+
+@pytest.fixture
+def bad_data_dir(corpus_dir, tmp_path):
+    """A dataset folder with one good clip (and its timings) and a few broken WAVs."""
+    root = tmp_path / 'data'
+    (root / 'wavs').mkdir(parents=True)
+    (root / 'timings').mkdir()
+    shutil.copy(corpus_dir / 'wavs' / 'ES001-0001.wav', root / 'wavs')
+    shutil.copy(corpus_dir / 'timings' / 'ES001-0001.json', root / 'timings')
+    write_wav(root / 'wavs' / 'rate16k.wav', 1.0, sampling_rate=16000)
+    write_wav(root / 'wavs' / 'stereo.wav', 1.0, channels=2)
+    write_wav(root / 'wavs' / 'short.wav', 0.3)
+    write_wav(root / 'wavs' / 'no_timings.wav', 1.0)
+    return root
+
+
+def good_text(root):
+    return json.loads((root / 'timings' / 'ES001-0001.json').read_text())['text']
+
+
+def good_line(root):
+    return f'wavs/ES001-0001.wav|{good_text(root)}'
+
+
+BAD_CASES = {
+    'missing WAV': ('wavs/absent.wav|hello there', [], 'absent.wav: no such WAV file'),
+    'wrong sample rate': ('wavs/rate16k.wav|hello there', [], 'sampled at 16000 Hz, expected 22050 Hz'),
+    'stereo': ('wavs/stereo.wav|hello there', [], 'has 2 channels, expected mono'),
+    'empty transcript': ('wavs/short.wav|   ', [], 'empty transcript'),
+    'no known symbol': ('wavs/short.wav|###', [], 'has no known symbol'),
+    'too long': ('wavs/ES001-0001.wav|{good}', ['--max-duration-s', '0.5'], 'longer than --max-duration-s 0.5'),
+    'wrong column count': ('wavs/short.wav|a|b|c', [], 'has 4 columns'),
+    'missing timings': ('wavs/no_timings.wav|hello there', ['--extract-durations'], 'no such eSpeak timings file'),
+    'timings of another text': ('wavs/ES001-0001.wav|something else', ['--extract-durations'],
+                                'differs from the transcript'),
+    'durations not summing to the mel length': ('wavs/ES001-0001.wav|{good}', ['--extract-pitch'],
+                                                'durations sum to 3 frames but the mel has'),
+}
+
+
+@pytest.mark.parametrize('case', BAD_CASES)
+def test_each_bad_line_is_reported_by_filelist_and_line(case, bad_data_dir, tmp_path):
+    line, flags, message = BAD_CASES[case]
+    good, bad = good_line(bad_data_dir), line.format(good=good_text(bad_data_dir))
+    if case == 'too long':
+        good = 'wavs/short.wav|hello'  # the good line must fit the limit
+    if case == 'durations not summing to the mel length':
+        (bad_data_dir / 'durations').mkdir()
+        good = 'wavs/short.wav|hello'
+        short_frames = mel_frame_count(int(0.3 * 22050), STFT['hop_length'])
+        torch.save(torch.tensor([short_frames - 4, 1, 1, 1, 1]), bad_data_dir / 'durations' / 'short.pt')
+        n_symbols = len(text_to_sequence(good_text(bad_data_dir), ['english_cleaners']))
+        torch.save(torch.tensor([3] + [0] * (n_symbols - 1)), bad_data_dir / 'durations' / 'ES001-0001.pt')
+    filelist = tmp_path / 'list.txt'
+    filelist.write_text(f'{good}\n{bad}\n')
+    with warnings.catch_warnings(), pytest.raises(SystemExit) as exit_info:
+        warnings.simplefilter('ignore', UnknownSymbolWarning)
+        run_prepare(bad_data_dir, [filelist], '--extract-mels', '--workers', '1', *flags)
+    error = str(exit_info.value.code)
+    assert error.startswith(f'error: {filelist}:2: ') and message in error, error
+    assert '\n' not in error
+    assert not (bad_data_dir / 'mels').exists(), 'work started before every line was checked'
+
+
+def test_skip_bad_leaves_bad_lines_out_and_reports_them(bad_data_dir, tmp_path):
+    filelist = tmp_path / 'clips_audio_text_filelist.txt'
+    filelist.write_text('\n'.join([good_line(bad_data_dir), 'wavs/absent.wav|hello', 'wavs/stereo.wav|hello',
+                                   'wavs/short.wav|', 'wavs/short.wav|hello there', '']))
+    run_prepare(bad_data_dir, [filelist], '--extract-mels', '--workers', '1', '--skip-bad')
+    report = filelist_lines(bad_data_dir / 'skipped__clips_audio_text_filelist.txt')
+    assert [line.split(': ')[0] for line in report] == [f'{filelist}:{n}' for n in (2, 3, 4)]
+    assert 'no such WAV file' in report[0] and '2 channels' in report[1] and 'empty transcript' in report[2]
+    assert filelist_lines(tmp_path / 'clips_mel_text_filelist.txt') == [
+        f'mels/ES001-0001.pt|{good_text(bad_data_dir)}', 'mels/short.pt|hello there']
+    assert sorted(p.name for p in (bad_data_dir / 'mels').iterdir()) == ['ES001-0001.pt', 'short.pt']
+
+
+def test_a_clip_failing_during_the_work_stops_the_run_or_is_skipped(bad_data_dir, tmp_path):
+    timings = json.loads((bad_data_dir / 'timings' / 'ES001-0001.json').read_text())
+    timings['words'][1]['text_position'] = 999  # passes the checks, breaks the durations
+    shutil.copy(bad_data_dir / 'wavs' / 'ES001-0001.wav', bad_data_dir / 'wavs' / 'broken.wav')
+    (bad_data_dir / 'timings' / 'broken.json').write_text(json.dumps(timings))
+    filelist = tmp_path / 'list.txt'
+    filelist.write_text(f'{good_line(bad_data_dir)}\nwavs/broken.wav|{good_text(bad_data_dir)}\n')
+    with pytest.raises(SystemExit, match=f'^error: {filelist}:2: word event .* lies outside the text'):
+        run_prepare(bad_data_dir, [filelist], '--extract-durations', '--workers', '1')
+    run_prepare(bad_data_dir, [filelist], '--extract-durations', '--workers', '2', '--skip-bad')
+    report = filelist_lines(bad_data_dir / 'skipped__list.txt')
+    assert len(report) == 1 and report[0].startswith(f'{filelist}:2: word event')
+    assert sorted(p.name for p in (bad_data_dir / 'durations').iterdir()) == ['ES001-0001.pt']
+
+
+@pytest.mark.slow
+def test_command_line_error_is_one_line_without_traceback(bad_data_dir, tmp_path):
+    filelist = tmp_path / 'list.txt'
+    filelist.write_text(f'{good_line(bad_data_dir)}\nwavs/absent.wav|hello\n')
+    result = subprocess.run([sys.executable, 'prepare_dataset.py', '-d', str(bad_data_dir), '--wav-text-filelist',
+                             str(filelist), '--extract-mels'], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [f'error: {filelist}:2: {bad_data_dir}/wavs/absent.wav: '
+                                                  'no such WAV file']
+
+
+# ---------------------------------------------------------------- the split and the recipe script
+
+def load_split_metadata():
+    spec = importlib.util.spec_from_file_location('split_metadata', REPO_ROOT / 'scripts' / 'split_metadata.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_split_has_reference_sizes_scaled_and_is_deterministic(tmp_path):
+    split_metadata = load_split_metadata()
+    assert split_metadata.split_sizes(13100) == {'train': 12500, 'val': 100, 'test': 500}
+    assert split_metadata.split_sizes(1310) == {'train': 1250, 'val': 10, 'test': 50}
+    assert split_metadata.split_sizes(6) == {'train': 4, 'val': 1, 'test': 1}
+    metadata = tmp_path / 'metadata.csv'
+    metadata.write_text(''.join(f'C{i:03d}|Raw {i}.|raw {i}.\n' for i in range(40)))
+    for run in ('a', 'b'):
+        split_metadata.main(['--metadata', str(metadata), '--output-dir', str(tmp_path / run), '--prefix', 'x'])
+    seen = []
+    for split in SPLITS:
+        name = f'x_audio_text_{split}_filelist.txt'
+        lines = filelist_lines(tmp_path / 'a' / name)
+        assert lines == filelist_lines(tmp_path / 'b' / name)
+        assert all(line == f'wavs/C{line[6:9]}.wav|raw {int(line[6:9])}.' for line in lines)
+        seen += lines
+    assert len(seen) == len(set(seen)) == 40
+
+
+def test_split_reports_bad_metadata_line(tmp_path):
+    metadata = tmp_path / 'metadata.csv'
+    metadata.write_text('A|a|a\nB\n')
+    with pytest.raises(SystemExit, match=f'{metadata}:2: has 1 columns'):
+        load_split_metadata().main(['--metadata', str(metadata), '--output-dir', str(tmp_path)])
+
+
+@pytest.mark.slow
+def test_recipe_script_prepares_the_embedded_corpus(prepared_corpus, tmp_path):
+    root = copy_corpus(prepared_corpus, tmp_path / 'espeak')  # its outputs exist: the run resumes quickly
+    filelists = tmp_path / 'filelists'
+    command = ['bash', 'scripts/prepare_dataset.sh', '--skip-download', '--filelists-dir', str(filelists)]
+    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True,
+                            env={**os.environ, 'PYTHON': sys.executable, 'DATASET_PATH': str(root)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    sizes = {split: len(filelist_lines(filelists / f'espeak_audio_text_{split}_filelist.txt')) for split in SPLITS}
+    assert sizes == {'train': TINY_CORPUS_CLIPS - 2, 'val': 1, 'test': 1}  # 12500/100/500 scaled, at least 1
+    for split in SPLITS:
+        for line in filelist_lines(filelists / f'espeak_mel_dur_pitch_text_{split}_filelist.txt'):
+            mel, durations, pitch, _ = line.split('|')
+            assert int(torch.load(root / durations, weights_only=True).sum()) == \
+                torch.load(root / mel, weights_only=True).size(1)
+    assert (root / 'pitch_char_stats__espeak_audio_text_train_filelist.json').is_file()
