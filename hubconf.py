@@ -1,0 +1,65 @@
+"""torch.hub entry points for Tacotron 2, WaveGlow and FastPitch 1.0.
+
+    import torch
+    fastpitch = torch.hub.load('/path/to/this/repo', 'nvidia_fastpitch', source='local', checkpoint='FastPitch.pt')
+    waveglow = torch.hub.load('/path/to/this/repo', 'nvidia_waveglow', source='local',
+                              WN_config={'n_channels': 256})   # a fresh model, default config with one change
+
+Each entry point either builds the model from its default configuration (the reference's flag defaults; keyword
+arguments replace config entries, and a dict such as WN_config is merged key by key) or, with checkpoint=PATH,
+loads any checkpoint that models.load_model_from_checkpoint reads (its size comes from the file). Models come back
+in eval mode on `device`, with forward() doing synthesis (forward is infer), as exported models are called.
+
+Nothing is downloaded: NVIDIA's pretrained checkpoints live on NGC (https://catalog.ngc.nvidia.com, "Tacotron2",
+"WaveGlow" and "FastPitch" PyTorch checkpoints), which this project cannot reach. Download one yourself and pass
+its path; NVIDIA/waveglow's pickled files also need allow_pickle=True (only for files you trust).
+"""
+import models
+
+dependencies = ['torch', 'numpy', 'scipy', 'librosa', 'inflect', 'unidecode']
+
+
+def _hub_model(model_name, pretrained, checkpoint, allow_pickle, device, overrides):
+    if pretrained:
+        raise ValueError(f'{model_name}: pretrained=True would download NVIDIA\'s checkpoint from NGC, which is not '
+                         'reachable here; download it yourself and pass checkpoint=PATH')
+    if checkpoint is not None:
+        if overrides:
+            raise ValueError(f'{model_name}: the size comes from the checkpoint; drop {", ".join(sorted(overrides))} '
+                             'or leave out checkpoint=')
+        model = models.load_model_from_checkpoint(model_name, checkpoint, device, allow_pickle=allow_pickle)
+    else:
+        config = _with_overrides(model_name, models.default_model_config(model_name), overrides)
+        model = models.get_model(model_name, config, device).eval()
+    model.forward = model.infer
+    return model
+
+
+def _with_overrides(model_name, config, overrides):
+    unknown = sorted(set(overrides) - set(config))
+    if unknown:
+        raise ValueError(f'{model_name} has no config entry {", ".join(unknown)}; it has: {", ".join(config)}')
+    for key, value in overrides.items():
+        if isinstance(config[key], dict):
+            if not isinstance(value, dict):
+                raise ValueError(f'{model_name}: {key} takes a dict of {", ".join(config[key])}, got {value!r}')
+            config[key] = _with_overrides(f'{model_name} {key}', dict(config[key]), value)
+        else:
+            config[key] = value
+    return config
+
+
+def nvidia_tacotron2(pretrained=False, checkpoint=None, allow_pickle=False, device='cpu', **config):
+    """Tacotron 2: text ids (B, T) and lengths -> (mel, mel_lengths, alignments). See the module docstring."""
+    return _hub_model('Tacotron2', pretrained, checkpoint, allow_pickle, device, config)
+
+
+def nvidia_waveglow(pretrained=False, checkpoint=None, allow_pickle=False, device='cpu', **config):
+    """WaveGlow: mel (B, n_mel, frames), sigma -> audio (B, frames * 256). See the module docstring."""
+    return _hub_model('WaveGlow', pretrained, checkpoint, allow_pickle, device, config)
+
+
+def nvidia_fastpitch(pretrained=False, checkpoint=None, allow_pickle=False, device='cpu', **config):
+    """FastPitch 1.0: text ids (B, T) padded with 0 -> (mel, mel_lengths, durations, pitch). See the module
+    docstring."""
+    return _hub_model('FastPitch', pretrained, checkpoint, allow_pickle, device, config)

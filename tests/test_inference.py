@@ -1,0 +1,300 @@
+"""inference.py end to end (tiny checkpoints of ours and the golden reference-format ones), and the input handling
+of common/text_batching.py."""
+import math
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+import inference
+from common.checkpoint import save_checkpoint
+from common.logger import read_json_log
+from common.text import text_to_sequence
+from common.text_batching import (PhraseFileError, length_sorted_batches, pad_sequences, read_phrases,
+                                  split_into_pieces)
+from tests.tiny_configs import tiny_config, tiny_model
+
+REPO = Path(__file__).resolve().parents[1]
+HOP = 256
+FRAMES_PER_SYMBOL = 5  # the tiny FastPitch's duration predictor is pinned to this, so lengths are known exactly
+EIGHT_MELS = ['--n-mel-channels', '8']  # the golden WaveGlow's mel size; also keeps tiny WaveGlows small
+PAUSE_SAMPLES = round(inference.SENTENCE_PAUSE_S * 22050 / HOP) * HOP
+
+
+def _save(path, name, model, extra):
+    save_checkpoint({'model_name': name, 'config': tiny_config(name, extra), 'state_dict': model.state_dict()}, path)
+    return str(path)
+
+
+@pytest.fixture(scope='module')
+def checkpoints(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('checkpoints')
+    fastpitch = tiny_model('FastPitch', EIGHT_MELS)
+    with torch.no_grad():  # every symbol lasts exp(log 6) - 1 = 5 frames
+        fastpitch.duration_predictor.fc.weight.zero_()
+        fastpitch.duration_predictor.fc.bias.fill_(math.log(FRAMES_PER_SYMBOL + 1))
+    tacotron2 = tiny_model('Tacotron2', EIGHT_MELS)
+    with torch.no_grad():  # the stop gate never fires: every item runs into max_decoder_steps
+        tacotron2.decoder.gate_layer.linear_layer.weight.zero_()
+        tacotron2.decoder.gate_layer.linear_layer.bias.fill_(-1e3)
+    return {
+        'fastpitch': _save(folder / 'fastpitch.pt', 'FastPitch', fastpitch, EIGHT_MELS),
+        'tacotron2': _save(folder / 'tacotron2.pt', 'Tacotron2', tacotron2, EIGHT_MELS),
+        'waveglow': _save(folder / 'waveglow.pt', 'WaveGlow', tiny_model('WaveGlow', EIGHT_MELS), EIGHT_MELS),
+    }
+
+
+def _write(path, lines):
+    path.write_text('\n'.join(lines) + '\n', encoding='utf-8')
+    return str(path)
+
+
+def _n_symbols(text):
+    return len(text_to_sequence(text, ['english_cleaners']))
+
+
+def _wav(path):
+    info = sf.info(str(path))
+    assert (info.samplerate, info.subtype, info.channels) == (22050, 'PCM_16', 1)
+    return sf.read(str(path), dtype='int16')[0]
+
+
+def _synthesize(capsys, *argv):
+    rc = inference.main([str(arg) for arg in argv])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    return captured
+
+
+def test_unsorted_batch_comes_back_in_input_order(tmp_path, checkpoints, capsys):
+    lines = ['Hi there.', '', 'This line is much longer than the first one, so it sorts first.', 'Medium length.']
+    phrases = _write(tmp_path / 'in.txt', lines)
+    out = tmp_path / 'out'
+    _synthesize(capsys, '-i', phrases, '-o', out, '--fastpitch', checkpoints['fastpitch'],
+                '--waveglow', checkpoints['waveglow'], '-bs', '2', '--save-mels')
+    # Named by line: the blank line 2 has no file; lengths follow the lines, not the length-sorted batches.
+    assert sorted(p.name for p in out.glob('*.wav')) == ['audio_0.wav', 'audio_2.wav', 'audio_3.wav']
+    for index in (0, 2, 3):
+        frames = FRAMES_PER_SYMBOL * _n_symbols(lines[index])
+        mel = torch.load(out / f'audio_{index}_mel.pt', weights_only=True)
+        assert mel.shape == (8, frames)
+        assert len(_wav(out / f'audio_{index}.wav')) == frames * HOP
+
+
+def test_golden_waveglow_scripted_and_eager_agree(tmp_path, checkpoints, reference_dir, capsys):
+    phrases = _write(tmp_path / 'in.txt', ['The golden vocoder speaks.', 'Twice.'])
+    common = ['-i', phrases, '--fastpitch', checkpoints['fastpitch'], '--waveglow',
+              reference_dir / 'golden_waveglow_ckpt.pt', '--sigma-infer', '0', '--wn-channels', '256']
+    eager = _synthesize(capsys, *common, '-o', tmp_path / 'eager')
+    assert '--wn-channels 256 ignored' in eager.err  # the golden WaveGlow has 16 channels
+    scripted = _synthesize(capsys, *common, '-o', tmp_path / 'scripted', '--torchscript')
+    assert 'WaveGlow: scripted WN (4 modules)' in scripted.out
+    for name in ('audio_0.wav', 'audio_1.wav'):
+        eager_audio, scripted_audio = _wav(tmp_path / 'eager' / name), _wav(tmp_path / 'scripted' / name)
+        assert len(eager_audio) == len(scripted_audio) > 0
+        assert np.abs(eager_audio.astype(int) - scripted_audio).max() <= 1
+
+
+@pytest.mark.parametrize('flag, checkpoint', [('--tacotron2', 'golden_tacotron2_ckpt.pt'),
+                                              ('--fastpitch', 'golden_fastpitch10_ckpt.pt')])
+def test_golden_mel_generators_with_griffin_lim(tmp_path, reference_dir, capsys, flag, checkpoint):
+    phrases = _write(tmp_path / 'in.txt', ['Reference weights, our pipeline.'])
+    out = tmp_path / 'out'
+    captured = _synthesize(capsys, '-i', phrases, '-o', out, flag, reference_dir / checkpoint, '--save-mels')
+    assert 'Griffin-Lim' in captured.out
+    mel = torch.load(out / 'audio_0_mel.pt', weights_only=True)
+    assert mel.shape[0] == 80 and mel.shape[1] > 0
+    assert len(_wav(out / 'audio_0.wav')) == mel.shape[1] * HOP
+
+
+def test_long_paragraph_is_split_and_every_sentence_spoken(tmp_path, checkpoints, capsys):
+    sentences = ['The first sentence is short.', 'Dr. Lee wrote the second one, which runs on a little longer.',
+                 'A third follows!', 'Is the fourth a question?']
+    phrases = _write(tmp_path / 'in.txt', [' '.join(sentences)] + sentences)
+    out = tmp_path / 'out'
+    _synthesize(capsys, '-i', phrases, '-o', out, '--fastpitch', checkpoints['fastpitch'],
+                '--waveglow', checkpoints['waveglow'], '-bs', '3')
+    paragraph = _wav(out / 'audio_0.wav')
+    parts = [_wav(out / f'audio_{i}.wav') for i in range(1, len(sentences) + 1)]
+    assert len(paragraph) == sum(map(len, parts)) + (len(parts) - 1) * PAUSE_SAMPLES
+    start = 0
+    for part in parts:  # each sentence is there, with a silent pause after all but the last
+        assert np.abs(paragraph[start:start + len(part)]).max() > 0
+        start += len(part)
+        assert not paragraph[start:start + PAUSE_SAMPLES].any()
+        start += PAUSE_SAMPLES
+
+
+def test_tacotron2_reaching_max_decoder_steps_is_reported_per_line(tmp_path, checkpoints, capsys):
+    phrases = _write(tmp_path / 'in.txt', ['First line.', '', 'Third line.'])
+    out = tmp_path / 'out'
+    captured = _synthesize(capsys, '-i', phrases, '-o', out, '--tacotron2', checkpoints['tacotron2'],
+                           '--waveglow', checkpoints['waveglow'], '--max-decoder-steps', '12')
+    warned = [line for line in captured.err.splitlines() if 'max_decoder_steps (12)' in line]
+    assert [line.split(': ')[1] for line in warned] == [f'{phrases}:1', f'{phrases}:3']
+    records = [r['data'] for r in read_json_log(out / inference.DEFAULT_LOG_NAME) if r['step'] == 'warning']
+    assert [(r['event'], r['line']) for r in records] == [('max_decoder_steps_reached', 1),
+                                                          ('max_decoder_steps_reached', 3)]
+    assert len(_wav(out / 'audio_0.wav')) == 12 * HOP
+
+
+def test_benchmark_logs_runs_and_a_summary_with_measured_percentiles(tmp_path, checkpoints, capsys):
+    phrases = _write(tmp_path / 'in.txt', ['One phrase.', 'And another one.'])
+    log_file = tmp_path / 'bench.json'
+    captured = _synthesize(capsys, '-i', phrases, '--fastpitch', checkpoints['fastpitch'], '-bs', '1',
+                           '--waveglow', checkpoints['waveglow'],
+                           '--repeats', '3', '--warmup-steps', '2', '--include-warmup', '--log-file', log_file)
+    records = read_json_log(log_file)
+    runs = [r['data'] for r in records if str(r['step']).startswith('run ')]
+    assert len(runs) == 6
+    for run in runs:
+        assert run['latency'] >= run['generator_latency'] + run['vocoder_latency'] - 1e-9
+        assert run['mel_frames'] * HOP == run['audio_samples'] and run['utterances'] == run['batch_size'] == 1
+    [summary] = [r['data'] for r in records if r['step'] == []]
+    for key, label, _ in inference.latency.SUMMARY_ROWS:
+        assert key in summary and label in captured.out
+    measured = [run['latency'] for run in runs[2:]]  # the warm-up steps are left out
+    assert summary['runs'] == 4
+    assert summary['latency_mean'] == pytest.approx(np.mean(measured))
+    assert summary['latency_std'] == pytest.approx(np.std(measured))
+    for q in (50, 90, 95, 99):
+        assert summary[f'latency_p{q}'] == pytest.approx(np.percentile(measured, q))
+    assert summary['latency_max'] == pytest.approx(max(measured))
+    assert summary['realtime_factor'] == pytest.approx(
+        sum(run['audio_samples'] for run in runs[2:]) / 22050 / sum(measured))
+    assert (summary['batch_size'], summary['precision'], summary['device']) == (1, 'fp32', 'cpu')
+
+
+def test_fastpitch_pace_pitch_transforms_and_amp(tmp_path, checkpoints, capsys):
+    text = 'Faster, please.'
+    phrases = _write(tmp_path / 'in.txt', [text])
+    out = tmp_path / 'out'
+    captured = _synthesize(capsys, '-i', phrases, '-o', out, '--fastpitch', checkpoints['fastpitch'], '--cpu',
+                           '--waveglow', checkpoints['waveglow'], '--pace', '2', '--amp',
+                           '--pitch-transform-flatten', '--pitch-transform-invert',
+                           '--pitch-transform-amplify', '2', '--pitch-transform-shift', '30')
+    assert 'precision: bf16' in captured.out
+    # 5 frames / pace 2 = 2.5, rounded half to even: 2 frames per symbol
+    assert len(_wav(out / 'audio_0.wav')) == 2 * _n_symbols(text) * HOP
+
+
+def test_pitch_transform_flags_compose_in_order():
+    args = inference.build_parser().parse_args(['-i', 'x', '--fastpitch', 'y'])
+    assert inference.build_pitch_transform(args) is None
+    pitch, lengths = torch.tensor([[1.0, -2.0, 0.5]]), torch.tensor([3])
+    args.pitch_transform_invert, args.pitch_transform_amplify, args.pitch_transform_shift = True, 3.0, 20.0
+    transformed = inference.build_pitch_transform(args)(pitch, lengths, 200.0, 40.0)
+    assert torch.allclose(transformed, -pitch * 3.0 + 0.5)
+    args.pitch_transform_flatten = True
+    assert torch.allclose(inference.build_pitch_transform(args)(pitch, lengths, 200.0, 40.0), torch.full((1, 3), 0.5))
+
+
+def test_flags_and_checkpoints_that_do_not_go_together(tmp_path, reference_dir, capsys):
+    phrases = _write(tmp_path / 'in.txt', ['Hello.'])
+    assert inference.main(['-i', phrases, '--tacotron2', 'unused.pt', '--pace', '1.5']) == 1
+    assert 'inference.py: error: --pace: only with --fastpitch' in capsys.readouterr().err
+    waveglow = reference_dir / 'golden_waveglow_ckpt.pt'
+    fastpitch = reference_dir / 'golden_fastpitch10_ckpt.pt'
+    assert inference.main(['-i', phrases, '--fastpitch', str(fastpitch), '--waveglow', str(waveglow)]) == 1
+    assert f'makes 80-band mels but --waveglow {waveglow} expects 8' in capsys.readouterr().err
+
+
+def test_bad_inputs_fail_with_one_line_errors(tmp_path, reference_dir, checkpoints):
+    """Each case runs as its own process, all at once; each must exit non-zero with one line naming the problem."""
+    phrases = _write(tmp_path / 'in.txt', ['Hello.'])
+    empty = _write(tmp_path / 'empty.txt', [''])
+    corrupt = tmp_path / 'corrupt.pt'
+    corrupt.write_bytes(b'this is not a checkpoint' * 8)
+    blocker = tmp_path / 'a_file'
+    blocker.write_text('a file where a folder should be')
+    cases = {
+        'missing input': (['-i', tmp_path / 'missing.txt', '--fastpitch', checkpoints['fastpitch']],
+                          'missing.txt: no such input file'),
+        'empty input': (['-i', empty, '--fastpitch', checkpoints['fastpitch']], 'empty.txt: no text to synthesize'),
+        'waveglow as tacotron2': (['-i', phrases, '--tacotron2', reference_dir / 'golden_waveglow_ckpt.pt'],
+                                  '--tacotron2: ' + str(reference_dir / 'golden_waveglow_ckpt.pt') +
+                                  ': holds a WaveGlow checkpoint, not Tacotron2'),
+        'corrupt checkpoint': (['-i', phrases, '--fastpitch', checkpoints['fastpitch'], '--waveglow', corrupt],
+                               f'--waveglow: {corrupt}: not a readable torch checkpoint'),
+        'unwritable output': (['-i', phrases, '--fastpitch', checkpoints['fastpitch'], '-o', blocker / 'out'],
+                              f'-o {blocker / "out"}: cannot write there'),
+    }
+    processes = {name: subprocess.Popen([sys.executable, 'inference.py', *map(str, argv)], cwd=REPO,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for name, (argv, _) in cases.items()}
+    for name, process in processes.items():
+        _, err = process.communicate(timeout=300)
+        expected = cases[name][1]
+        assert process.returncode == 1, f'{name}: exit {process.returncode}, stderr {err!r}'
+        assert 'Traceback' not in err, f'{name}: {err}'
+        error_lines = [line for line in err.splitlines() if line.startswith('inference.py: error:')]
+        assert len(error_lines) == 1 and expected in error_lines[0], f'{name}: {err!r}'
+
+
+# common/text_batching.py
+
+def test_read_phrases_from_text_and_tsv(tmp_path):
+    text_file = _write(tmp_path / 'lines.txt', ['first', '   ', 'third  '])
+    assert [(p.line_number, p.text, p.output_name) for p in read_phrases(text_file)] == [
+        (1, 'first', 'audio_0.wav'), (3, 'third', 'audio_2.wav')]
+    tsv = _write(tmp_path / 'named.tsv', ['output\ttext', 'a.wav\tOne.', 'b.wav\t"Two," she said.'])
+    assert [(p.line_number, p.text, p.output_name) for p in read_phrases(tsv)] == [
+        (2, 'One.', 'a.wav'), (3, '"Two," she said.', 'b.wav')]
+    plain_tsv = _write(tmp_path / 'plain.tsv', ['text', 'Only text.'])
+    assert [p.output_name for p in read_phrases(plain_tsv)] == ['audio_0.wav']
+
+
+@pytest.mark.parametrize('lines, message', [
+    (['words\tmore', 'a\tb'], 'header has no "text" column'),
+    (['output\ttext', 'a.wav'], ':2: has 1 tab-separated columns'),
+    (['output\ttext', 'a.mp3\thello'], ":2: output name 'a.mp3' must end in .wav"),
+    (['output\ttext', 'a.wav\thello', 'a.wav\tagain'], "output name 'a.wav' is used twice"),
+    (['text'], 'no text to synthesize'),
+])
+def test_bad_tsv_files_name_the_line(tmp_path, lines, message):
+    with pytest.raises(PhraseFileError, match=message):
+        read_phrases(_write(tmp_path / 'bad.tsv', lines))
+
+
+def test_split_keeps_every_word_and_respects_abbreviations():
+    text = 'Mr. Brown met J. Smith at noon.  "Really?" she asked. Yes! It was, as it happens, quite late: nine.'
+    pieces = split_into_pieces(text)
+    assert pieces == ['Mr. Brown met J. Smith at noon.', '"Really?" she asked.', 'Yes!',
+                      'It was, as it happens, quite late: nine.']
+    short = split_into_pieces(text, max_chars=20)
+    assert all(len(piece) <= 20 for piece in short)
+    assert ' '.join(short) == ' '.join(text.split())
+
+
+def test_batches_sort_by_length_and_pad():
+    lengths = [3, 9, 1, 9, 4]
+    batches = length_sorted_batches(lengths, 2)
+    assert batches == [[1, 3], [4, 0], [2]]
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+    padded, pad_lengths = pad_sequences([[5, 6, 7], [8]])
+    assert padded.tolist() == [[5, 6, 7], [8, 0, 0]] and pad_lengths.tolist() == [3, 1]
+    with pytest.raises(ValueError, match='batch size'):
+        length_sorted_batches(lengths, 0)
+
+
+def test_phrase_files_have_the_sizes_their_names_state():
+    phrases_dir = REPO / 'phrases'
+    expected = {'phrase_1_64.txt': (1, 64), 'phrase_4_64.txt': (4, 64), 'phrase_1_128.txt': (1, 128),
+                'phrase_4_256.txt': (4, 256), 'phrase_8_128.txt': (8, 128), 'benchmark_8_128.tsv': (8, 128)}
+    for name, (n_lines, n_chars) in expected.items():
+        phrases = read_phrases(phrases_dir / name)
+        assert len(phrases) == n_lines, name
+        assert all(len(p.text) == n_chars for p in phrases), (name, [len(p.text) for p in phrases])
+        assert all(len(split_into_pieces(p.text)) == 1 for p in phrases), f'{name}: one sentence per line'
+    assert len(read_phrases(phrases_dir / 'devset10.tsv')) == 10
+    assert len(read_phrases(phrases_dir / 'phrase.txt')) == 1
+    with warnings.catch_warnings():  # every character of every phrase is in the symbol table
+        warnings.simplefilter('error')
+        for path in phrases_dir.iterdir():
+            for phrase in read_phrases(path):
+                text_to_sequence(phrase.text, ['english_cleaners'])
