@@ -4,7 +4,9 @@ Every model package (`tacotron2`, `waveglow`, `fastpitch`) exposes the same name
 `Model`, `add_model_args`, `model_config`, `build_loss`, `get_dataset`, `get_collate_fn`, `batch_to_device`, `ITEMS`
 and `STATE_DICT_MARKER` (a key prefix only its state dicts have). A package may also define
 `config_from_state_dict(state_dict)` (sizes read from the tensors when a checkpoint stores no config) and
-`load_weights(model, state_dict)` / `prepare_for_inference(model)` where plain loading is not enough.
+`load_weights(model, state_dict)` / `prepare_for_inference(model)` where plain loading is not enough, and for
+train.py `prepare_for_training(model, args)` (e.g. statistics kept in buffers) and `validation_images(y_pred, y)`
+(2-D arrays for TensorBoard).
 Adding a model means one line in MODELS.
 """
 import argparse
@@ -58,6 +60,16 @@ def load_model_from_checkpoint(model_name, path, device='cpu', allow_pickle=Fals
     """An eval-mode model from any checkpoint we accept (see common/checkpoint.py: ours, the reference
     training formats with or without a stored config and with `module.` prefixes, NVIDIA/waveglow pickles behind
     allow_pickle, bare state dicts). Raises CheckpointError with a one-line message naming the file."""
+    model, _ = build_model_from_checkpoint(model_name, path, allow_pickle)
+    prepare = getattr(model_package(model_name), 'prepare_for_inference', None)
+    if prepare:
+        model = prepare(model)
+    return model.to(device).eval()
+
+
+def build_model_from_checkpoint(model_name, path, allow_pickle=False):
+    """(model as trained, on the CPU, its config) from any checkpoint load_model_from_checkpoint accepts: the
+    start of a warm start or fine-tuning, and of load_model_from_checkpoint itself."""
     package = model_package(model_name)
     state_dict, config, meta = split_checkpoint(load_checkpoint(path, allow_pickle=allow_pickle), source=path)
     state_dict = strip_module_prefix(state_dict)
@@ -80,7 +92,4 @@ def load_model_from_checkpoint(model_name, path, device='cpu', allow_pickle=Fals
         if len(details) > 300:
             details = details[:300] + '...'
         raise CheckpointError(f'{path}: does not fit a {model_name} of its config ({details})') from None
-    prepare = getattr(package, 'prepare_for_inference', None)
-    if prepare:
-        model = prepare(model)
-    return model.to(device).eval()
+    return model, config

@@ -99,6 +99,15 @@ def broadcast_object(obj, src=0):
     return box[0]
 
 
+def all_gather_object(obj):
+    """[obj of rank 0, obj of rank 1, ...] on every process (any picklable object), e.g. each rank's RNG state."""
+    if not _active():
+        return [obj]
+    gathered = [None] * dist.get_world_size()
+    dist.all_gather_object(gathered, obj)
+    return gathered
+
+
 def cleanup():
     if _active():
         dist.destroy_process_group()

@@ -4,6 +4,7 @@ from .arg_parser import add_model_args, model_config
 from .data_function import batch_to_device, get_collate_fn, get_dataset
 from .loss_function import FastPitchLoss
 from .model import FastPitch as Model
+from .pitch import read_pitch_stats
 
 ITEMS = 'mel frames'
 STATE_DICT_MARKER = 'encoder.word_emb.'
@@ -12,3 +13,16 @@ STATE_DICT_MARKER = 'encoder.word_emb.'
 def build_loss(args):
     return FastPitchLoss(dur_predictor_loss_scale=args.dur_predictor_loss_scale,
                          pitch_predictor_loss_scale=args.pitch_predictor_loss_scale)
+
+
+def validation_images(y_pred, y):
+    """2-D arrays (drawn with row 0 at the bottom) of the first validation item, for TensorBoard."""
+    return {'mel_predicted': y_pred[0][0].t(), 'mel_target': y[0][0]}
+
+
+def prepare_for_training(model, args):
+    """Keep the training set's pitch statistics (Hz) in the model, so that inference can speak in Hz."""
+    if args.pitch_mean_std_file:
+        mean, std = read_pitch_stats(args.pitch_mean_std_file)
+        model.pitch_mean.fill_(mean)
+        model.pitch_std.fill_(std)

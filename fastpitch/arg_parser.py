@@ -48,6 +48,9 @@ def add_model_args(parser):
                           help='Weight of the pitch predictor loss')
     training.add_argument('--pitch-mean-std-file', default=None, type=str,
                           help='JSON file {"mean": Hz, "std": Hz} of training-set pitch, stored in the model')
+    # FastPitch's own defaults for flags that train.py defines for every model (the reference FastPitch train.py)
+    parser.set_defaults(optimizer='lamb', optimizer_betas=[0.9, 0.98], optimizer_eps=1e-9, warmup_steps=1000,
+                        grad_clip_thresh=1000.0)
     return parser
 
 

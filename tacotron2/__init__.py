@@ -10,3 +10,9 @@ STATE_DICT_MARKER = 'decoder.attention_rnn.'
 
 def build_loss(args):
     return Tacotron2Loss()
+
+
+def validation_images(y_pred, y):
+    """2-D arrays (drawn with row 0 at the bottom) of the first validation item, for TensorBoard."""
+    _, mel_out_postnet, _, alignments = y_pred
+    return {'alignment': alignments[0].t(), 'mel_predicted': mel_out_postnet[0], 'mel_target': y[0][0]}

@@ -1,0 +1,228 @@
+"""The mechanics of a training step, kept apart from the recipe in train.py so that each can be read whole.
+
+  * precision: fp32, or torch.amp autocast in fp16 (CUDA, with a dynamic GradScaler) or bf16 (CUDA or CPU);
+  * optimizers and the learning-rate schedules of the reference recipes (common/lr_schedules.py);
+  * GradientStep: k micro-batches accumulate into one optimizer step (each loss scaled by 1/k, so that k batches
+    of b behave like one batch of k*b), gradient clipping, and steps with a non-finite loss or gradient skipped
+    (the fp16 scaler does that itself) until too many in a row stop the run;
+  * StopRequest: SIGTERM or SIGINT asks the loop to stop at the next step boundary;
+  * the per-step metrics reduced over ranks in one collective, and validation over the whole validation set.
+"""
+import contextlib
+import math
+import signal
+from dataclasses import dataclass
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+
+from common import distributed
+from common.lamb import Lamb
+from common.lr_schedules import anneal_lr, warmup_inverse_sqrt
+
+AMP_DTYPES = {'fp16': torch.float16, 'bf16': torch.bfloat16}
+OPTIMIZERS = ('adam', 'lamb')
+
+
+class TrainingError(ValueError):
+    """Training settings that cannot work together; the message names the flag."""
+
+
+class NonFiniteLossError(RuntimeError):
+    """Too many optimizer steps in a row had a non-finite loss or gradient."""
+
+
+@dataclass(frozen=True)
+class Precision:
+    device_type: str
+    amp_dtype: torch.dtype | None  # None: plain fp32
+
+    @property
+    def name(self):
+        return {None: 'fp32', torch.float16: 'fp16', torch.bfloat16: 'bf16'}[self.amp_dtype]
+
+    @property
+    def uses_loss_scaling(self):
+        """fp16 gradients underflow without a loss scale; bf16 has fp32's exponent range and needs none."""
+        return self.amp_dtype == torch.float16
+
+    def autocast(self):
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device_type, dtype=self.amp_dtype)
+
+
+def resolve_precision(device, amp, amp_dtype):
+    """The Precision for --amp/--amp-dtype on `device`; fp16 autocast on a CPU is refused rather than emulated."""
+    if not amp:
+        return Precision(device.type, None)
+    if amp_dtype not in AMP_DTYPES:
+        raise TrainingError(f'--amp-dtype {amp_dtype!r}: choose one of {", ".join(AMP_DTYPES)}')
+    if amp_dtype == 'fp16' and device.type != 'cuda':
+        raise TrainingError('--amp with --amp-dtype fp16 needs a CUDA device; on the CPU use --amp-dtype bf16')
+    if amp_dtype == 'bf16' and device.type == 'cuda' and not torch.cuda.is_bf16_supported():
+        raise TrainingError(f'--amp-dtype bf16: {torch.cuda.get_device_name(device)} has no bf16 support')
+    return Precision(device.type, AMP_DTYPES[amp_dtype])
+
+
+def configure_backends(device, cudnn_enabled, cudnn_benchmark, tf32):
+    """cuDNN switches, and TF32 for fp32 matmuls and convolutions on Ampere or newer. Returns whether TF32 is on."""
+    torch.backends.cudnn.enabled = cudnn_enabled
+    torch.backends.cudnn.benchmark = cudnn_benchmark
+    use_tf32 = tf32 and device.type == 'cuda' and torch.cuda.get_device_capability(device)[0] >= 8
+    precision = 'tf32' if use_tf32 else 'ieee'
+    torch.backends.cuda.matmul.fp32_precision = precision
+    torch.backends.cudnn.conv.fp32_precision = precision
+    return use_tf32
+
+
+def build_optimizer(name, parameters, learning_rate, weight_decay, betas, eps):
+    if name == 'adam':
+        return torch.optim.Adam(parameters, lr=learning_rate, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+    if name == 'lamb':
+        return Lamb(parameters, lr=learning_rate, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+    raise TrainingError(f'--optimizer {name!r}: choose one of {", ".join(OPTIMIZERS)}')
+
+
+def learning_rate_at(args, epoch, step):
+    """The reference schedules: with --warmup-steps (FastPitch) a per-step warm-up and inverse square-root decay,
+    otherwise (Tacotron 2, WaveGlow) annealing by epoch at --anneal-steps. `epoch` counts from 1, `step` is the
+    optimizer step about to be taken (from 1); anneal steps compare with the 0-based epoch, as the reference does."""
+    if args.warmup_steps > 0:
+        return warmup_inverse_sqrt(args.learning_rate, step, args.warmup_steps)
+    return anneal_lr(args.learning_rate, epoch - 1, args.anneal_steps, args.anneal_factor)
+
+
+def set_learning_rate(optimizer, learning_rate):
+    for group in optimizer.param_groups:
+        group['lr'] = learning_rate
+
+
+def split_loss_output(output):
+    """A loss function returns the loss, or (loss, dict of detached metrics) as FastPitch's does."""
+    if isinstance(output, tuple):
+        return output
+    return output, {}
+
+
+@dataclass(frozen=True)
+class StepResult:
+    grad_norm: float
+    skipped: bool      # no parameter update (a non-finite step, or the fp16 scaler backing off)
+    nonfinite: bool    # counted towards --max-nonfinite-steps
+
+
+class GradientStep:
+    """Accumulate the gradients of micro-batches, then clip and apply them as one optimizer step."""
+
+    def __init__(self, model, optimizer, precision, accumulation_steps, grad_clip_thresh, max_nonfinite_steps):
+        self.model = model
+        self.optimizer = optimizer
+        self.precision = precision
+        self.accumulation_steps = accumulation_steps
+        self.grad_clip_thresh = grad_clip_thresh
+        self.max_nonfinite_steps = max_nonfinite_steps
+        self.scaler = torch.amp.GradScaler(precision.device_type, enabled=precision.uses_loss_scaling)
+        self.nonfinite_in_a_row = 0
+
+    def backward(self, loss, last_micro_batch):
+        """Add this micro-batch's gradient; DDP averages over ranks only on the last one of a step."""
+        syncing = last_micro_batch or not isinstance(self.model, DistributedDataParallel)
+        with contextlib.nullcontext() if syncing else self.model.no_sync():
+            self.scaler.scale(loss / self.accumulation_steps).backward()
+
+    def step(self, loss_value):
+        """Clip and apply the accumulated gradient. `loss_value` is the step's loss reduced over ranks, so every
+        rank takes the same decision."""
+        self.scaler.unscale_(self.optimizer)
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip_thresh))
+        if self.scaler.is_enabled():
+            # the scaler skips steps with inf/nan gradients and lowers its scale: routine in fp16, so only a
+            # non-finite loss (which no scale can fix) counts towards stopping
+            scale = self.scaler.get_scale()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            skipped = self.scaler.get_scale() < scale
+            counts = not math.isfinite(loss_value)
+        else:
+            skipped = counts = not (math.isfinite(loss_value) and math.isfinite(grad_norm))
+            if not skipped:
+                self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.nonfinite_in_a_row = self.nonfinite_in_a_row + 1 if counts else 0
+        return StepResult(grad_norm, skipped, counts)
+
+    def check_nonfinite_limit(self):
+        """Raise NonFiniteLossError once --max-nonfinite-steps steps in a row were non-finite (called after the
+        step has been logged)."""
+        if self.nonfinite_in_a_row >= self.max_nonfinite_steps:
+            raise NonFiniteLossError(f'{self.nonfinite_in_a_row} optimizer steps in a row had a non-finite loss or '
+                                     'gradient; stopping. Lower --learning-rate or check the data')
+
+
+def reduce_sums(values):
+    """Sum each 0-d tensor of `values` (a dict) over ranks in one collective -> dict of floats."""
+    stacked = torch.stack([value.detach().float() for value in values.values()])
+    return dict(zip(values, distributed.all_reduce_sum(stacked).tolist()))
+
+
+class StopRequest:
+    """SIGTERM or SIGINT sets a flag that the loop reads at the next step boundary (it then saves and exits);
+    a second signal of the same kind gets the default behaviour, i.e. stops at once."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self):
+        self.received = None
+        self._previous = {}
+
+    def _handle(self, signum, frame):
+        self.received = signal.Signals(signum).name
+        signal.signal(signum, signal.SIG_DFL)
+
+    def __enter__(self):
+        for signum in self.SIGNALS:
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc_info):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def flag(self, device):
+        """1 when this process got a signal: summed over ranks, so that all of them stop at the same boundary."""
+        return torch.tensor(float(self.received is not None), device=device)
+
+
+def ignore_stop_signals(worker_id):
+    """DataLoader workers share their rank's process group, so a Ctrl-C or a launcher's SIGTERM reaches them too:
+    they must keep serving batches until the rank reaches its step boundary (they exit with their rank)."""
+    for signum in StopRequest.SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+
+
+@torch.no_grad()
+def validate(model, loader, loss_function, batch_to_device, device, precision):
+    """Loss over the whole validation set, weighted by items (mel frames or samples) and summed over ranks.
+
+    Runs under a forked RNG: validation draws random numbers (Tacotron 2's prenet dropout is always on) but must not
+    shift the training stream, so that a run's losses do not depend on when it validated or was resumed.
+    Returns (loss, items, (model output, targets) of the last batch or None on a rank without batches).
+    """
+    was_training = model.training
+    model.eval()
+    totals = {'loss': torch.zeros((), device=device), 'items': torch.zeros((), device=device)}
+    last = None
+    cuda_devices = [device] if device.type == 'cuda' else []
+    with torch.random.fork_rng(devices=cuda_devices):
+        for batch in loader:
+            x, y, num_items = batch_to_device(batch, device)
+            with precision.autocast():
+                y_pred = model(x)
+                loss, _ = split_loss_output(loss_function(y_pred, y))
+            totals['loss'] += loss.float() * num_items
+            totals['items'] += num_items
+            last = (y_pred, y)
+    model.train(was_training)
+    sums = reduce_sums(totals)
+    return sums['loss'] / max(sums['items'], 1), sums['items'], last

@@ -1,0 +1,166 @@
+"""What a training run must keep to stop and continue exactly: its progress, where each rank is in the epoch's
+shuffled batches, and the checkpoint payload (read and written through common/checkpoint.py only).
+
+A checkpoint holds the reference training keys (epoch, config, state_dict without `module.`, optimizer, scaler,
+cuda_rng_state_all, random_rng_states_all), so the reference tools read it, plus model_name, iteration, the
+learning rate, every rank's complete RNG state (python, numpy, torch, CUDA), the position in the epoch and the
+running epoch sums, and the run's flags (train_setup).
+"""
+import itertools
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import BatchSampler, DistributedSampler
+
+from common import distributed
+from common.checkpoint import CheckpointError, capture_rng_state, load_checkpoint, restore_rng_state
+
+
+@dataclass
+class Progress:
+    """Where a run is: `epoch` (from 1) is the epoch in progress, `batches_done` the micro-batches of it this rank
+    has consumed; the epoch sums make a resumed epoch report the same averages as an uninterrupted one."""
+    epoch: int = 1
+    batches_done: int = 0
+    iteration: int = 0          # optimizer steps taken in the whole run
+    epoch_steps: int = 0
+    epoch_loss_sum: float = 0.0
+    epoch_items: float = 0.0
+    epoch_seconds: float = 0.0
+
+    def start_epoch(self, epoch):
+        self.epoch, self.batches_done = epoch, 0
+        self.epoch_steps, self.epoch_loss_sum, self.epoch_items, self.epoch_seconds = 0, 0.0, 0.0, 0.0
+
+    def record_step(self, batches_done, loss, items, seconds):
+        self.iteration += 1
+        self.batches_done = batches_done
+        self.epoch_steps += 1
+        self.epoch_loss_sum += loss
+        self.epoch_items += items
+        self.epoch_seconds += seconds
+
+
+class ResumableBatchSampler(BatchSampler):
+    """This rank's batches of a per-epoch shuffle (DistributedSampler: seeded by seed + epoch, one share per rank),
+    cut to whole optimizer steps of `accumulation_steps` batches, and able to start part-way into an epoch."""
+
+    def __init__(self, dataset, batch_size, accumulation_steps, rank, world_size, seed):
+        sampler = DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=seed)
+        super().__init__(sampler, batch_size, drop_last=True)
+        self.accumulation_steps = accumulation_steps
+        self.skip = 0
+
+    def set_epoch(self, epoch, skip=0):
+        self.sampler.set_epoch(epoch)
+        self.skip = skip
+
+    def batches_per_epoch(self):
+        return super().__len__() // self.accumulation_steps * self.accumulation_steps
+
+    def __iter__(self):
+        return itertools.islice(super().__iter__(), self.skip, self.batches_per_epoch())
+
+    def __len__(self):
+        return self.batches_per_epoch() - self.skip
+
+
+def loader_seed(seed, rank, epoch):
+    """A seed for the DataLoader's own generator (the base of its workers' seeds), fixed per seed, rank and epoch,
+    so that restarting an epoch's iterator does not draw from the global RNG."""
+    return int(np.random.SeedSequence([seed, rank, epoch]).generate_state(1)[0])
+
+
+def unwrap(model):
+    return getattr(model, 'module', model)
+
+
+def _stacked_states(states, pick):
+    tensors = [pick(state) for state in states]
+    if any(tensor is None for tensor in tensors):
+        return torch.zeros(len(states), 16, dtype=torch.uint8)  # CPU run: the reference's placeholder
+    return torch.stack(tensors)
+
+
+def checkpoint_payload(model_name, model, config, optimizer, scaler, progress, learning_rate, args,
+                       epoch_complete):
+    """The checkpoint of this moment. Collective: every rank must call it (their RNG states are gathered)."""
+    own_cuda = torch.cuda.get_rng_state() if torch.cuda.is_available() else None  # this rank's device
+    states, cuda_states = zip(*distributed.all_gather_object((capture_rng_state(), own_cuda)))
+    return {
+        'model_name': model_name,
+        'epoch': progress.epoch,
+        'iteration': progress.iteration,
+        'config': config,
+        'state_dict': unwrap(model).state_dict(),
+        'optimizer': optimizer.state_dict(),
+        'scaler': scaler.state_dict(),
+        'cuda_rng_state_all': _stacked_states(cuda_states, lambda state: state),
+        'random_rng_states_all': _stacked_states(states, lambda state: state['torch']),
+        'rng_states': list(states),
+        'learning_rate': learning_rate,
+        'progress': {**asdict(progress), 'epoch_complete': epoch_complete, 'world_size': len(states),
+                     'batch_size': args.batch_size, 'accumulation_steps': args.gradient_accumulation_steps},
+        'train_setup': dict(vars(args)),
+    }
+
+
+def read_training_checkpoint(path, model_name):
+    """A checkpoint this trainer wrote, checked to be one of `model_name` with everything resuming needs."""
+    checkpoint = load_checkpoint(path)
+    required = ('model_name', 'config', 'state_dict', 'optimizer', 'scaler', 'rng_states', 'progress')
+    missing = [key for key in required if not (isinstance(checkpoint, dict) and key in checkpoint)]
+    if missing:
+        raise CheckpointError(f'{path}: not a resumable training checkpoint (no {", ".join(missing)}); '
+                              'use --checkpoint-path to start from its weights')
+    if checkpoint['model_name'] != model_name:
+        raise CheckpointError(f"{path}: holds a {checkpoint['model_name']} checkpoint, not {model_name}")
+    return checkpoint
+
+
+def resume_progress(checkpoint, args, rank, world_size, warn):
+    """The Progress to continue from, and this rank's RNG state restored. A different number of ranks, batch size
+    or accumulation cannot continue mid-epoch exactly: such a run restarts that epoch."""
+    saved = dict(checkpoint['progress'])
+    epoch_complete = saved.pop('epoch_complete')
+    same_layout = (saved.pop('world_size'), saved.pop('batch_size'), saved.pop('accumulation_steps')) == (
+        world_size, args.batch_size, args.gradient_accumulation_steps)
+    progress = Progress(**saved)
+    if epoch_complete:
+        progress.start_epoch(progress.epoch + 1)
+    elif not same_layout:
+        warn('the checkpoint was saved mid-epoch with other ranks/batch size/accumulation: restarting its epoch')
+        progress.start_epoch(progress.epoch)
+    states = checkpoint['rng_states']
+    if len(states) != world_size:
+        warn(f'the checkpoint holds RNG states of {len(states)} ranks, this run has {world_size}: '
+             'ranks without a saved state keep their fresh seed')
+    if rank < len(states):
+        restore_rng_state(states[rank])
+    return progress
+
+
+GROUP_KEYS_ADDED_BY_STEPS = {'step', 'initial_lr'}  # LAMB counts steps per group; torch schedulers add initial_lr
+
+
+def optimizer_state_mismatch(optimizer, state):
+    """Why a saved optimizer state does not fit `optimizer` (another optimizer type, other parameters), or None."""
+    try:
+        saved_groups, saved_state = state['param_groups'], state['state']
+    except (KeyError, TypeError):
+        return 'it is not an optimizer state'
+    if len(saved_groups) != len(optimizer.param_groups):
+        return 'it has another number of parameter groups'
+    for saved, group in zip(saved_groups, optimizer.param_groups):
+        if set(saved) - GROUP_KEYS_ADDED_BY_STEPS != set(group) - GROUP_KEYS_ADDED_BY_STEPS:
+            return 'it comes from another optimizer'
+        if len(saved['params']) != len(group['params']):
+            return 'it covers another number of parameters'
+    parameters = [parameter for group in optimizer.param_groups for parameter in group['params']]
+    for index, values in saved_state.items():
+        for value in values.values():
+            if torch.is_tensor(value) and value.dim() > 0 and value.shape != parameters[index].shape:
+                return f'its state of parameter {index} has shape {tuple(value.shape)}, not ' \
+                       f'{tuple(parameters[index].shape)}'
+    return None

@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# Tacotron2 on a DGX A100: 4 GPU(s), mixed precision (fp16 autocast). Extra arguments go to train.py.
+AMP=true NUM_GPUS=4 exec bash "$(dirname "$0")/../scripts/train_tacotron2.sh" "$@"
