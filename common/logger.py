@@ -52,11 +52,11 @@ def format_step(step):
 
 
 class Logger:
-    def __init__(self, log_file='nvlog.json', tensorboard_dir=None, enabled=True, stdout=sys.stdout,
+    def __init__(self, log_file='nvlog.json', tensorboard_dir=None, enabled=True, stdout=None,
                  append=False):
         self.enabled = enabled
         self.start = time.time()
-        self.stdout = stdout if enabled else None
+        self.stdout = (stdout or sys.stdout) if enabled else None  # looked up now, not at import
         self.json_file = None
         self.tensorboard = None
         if not enabled:
