@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 JSON_PREFIX = 'DLLL '
+SYS_STDOUT = object()  # the default: sys.stdout as it is when the logger is built (pytest swaps it)
 
 
 def _json_value(value):
@@ -52,11 +53,11 @@ def format_step(step):
 
 
 class Logger:
-    def __init__(self, log_file='nvlog.json', tensorboard_dir=None, enabled=True, stdout=None,
+    def __init__(self, log_file='nvlog.json', tensorboard_dir=None, enabled=True, stdout=SYS_STDOUT,
                  append=False):
         self.enabled = enabled
         self.start = time.time()
-        self.stdout = (stdout or sys.stdout) if enabled else None  # looked up now, not at import
+        self.stdout = None if not enabled else sys.stdout if stdout is SYS_STDOUT else stdout  # None: silent
         self.json_file = None
         self.tensorboard = None
         if not enabled:
