@@ -5,7 +5,7 @@
 # Griffin-Lim) with the latency table, and draw the mels. About 10-15 minutes on 2 cores.
 #
 # Environment (defaults): DEMO_DIR (output/demo), DATASET_PATH (data/espeak), NUM_CLIPS (300),
-# FASTPITCH_EPOCHS (20), WAVEGLOW_EPOCHS (3), PYTHON (python3). Reruns resume: the corpus, the preprocessing and
+# FASTPITCH_EPOCHS (10), WAVEGLOW_EPOCHS (3), PYTHON (python3). Reruns resume: the corpus, the preprocessing and
 # the training all continue from what is on disk (remove DEMO_DIR to train again from scratch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 : "${DEMO_DIR:=output/demo}"
 : "${DATASET_PATH:=data/espeak}"
 : "${NUM_CLIPS:=300}"
-: "${FASTPITCH_EPOCHS:=20}"
+: "${FASTPITCH_EPOCHS:=10}"
 : "${WAVEGLOW_EPOCHS:=3}"
 : "${PYTHON:=python3}"
 export PYTHON DATASET_PATH
@@ -61,8 +61,8 @@ step "6/6 Synthesize phrases/phrase.txt: FastPitch + WaveGlow (3 timed repeats),
 "$PYTHON" - "$QUALITY" <<'EOF'
 import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
-print('\nQuality on the held-out test sentences (lower is better; untrained = same architecture, fresh weights):')
-print(f"{'model':<10} {'weights':<10} {'mel L1':>8} {'MCD (dB)':>9} {'frames':>7}")
+print('\nQuality on the held-out test sentences (lower is better; untrained = same architecture, fresh weights;\n* MCD over mel-band cepstra, comparable between our runs only, see common/quality.py):')
+print(f"{'model':<10} {'weights':<10} {'mel L1':>8} {'MCD* (dB)':>9} {'frames':>7}")
 for row in rows:
     print(f"{row['model']:<10} {row['label']:<10} {row['mel_l1']:>8.3f} {row['mcd_db']:>9.2f} {row['frames']:>7}")
 EOF
