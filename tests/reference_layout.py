@@ -1,4 +1,4 @@
-"""The reference state-dict listings (`../shared/reference/*_state_dict.tsv`) and the check our models pass."""
+"""Checks against the reference facts: the state-dict listings (`../shared/reference/*_state_dict.tsv`) and golden outputs."""
 import json
 
 
@@ -25,3 +25,19 @@ def assert_state_dict_layout(model, tsv_path):
     assert sum(t.numel() for t in state.values()) == totals['total_state_dict_elements']
     assert sum(p.numel() for p in model.parameters()) == totals['total_parameters']
     assert sum(p.numel() for p in model.parameters() if p.requires_grad) == totals['total_trainable_parameters']
+
+
+def check_golden_output(call, name, actual, expected, atol, rtol):
+    """Integer and boolean outputs must match exactly, float ones within the golden tolerance; the largest
+    absolute difference is printed (pytest -s shows the table the issue notes quote)."""
+    import torch
+    assert actual.shape == expected.shape, f'{call}.{name}: shape {tuple(actual.shape)} != {tuple(expected.shape)}'
+    assert actual.dtype == expected.dtype, f'{call}.{name}: dtype {actual.dtype} != {expected.dtype}'
+    if expected.is_floating_point():
+        diff = (actual - expected).abs().max().item() if expected.numel() else 0.0
+        print(f'\n{call:22s} {name:28s} max abs diff {diff:.3g}', end='')
+        torch.testing.assert_close(actual, expected, atol=atol, rtol=rtol, msg=lambda m: f'{call}.{name}: {m}')
+    else:
+        mismatches = (actual != expected).sum().item()
+        print(f'\n{call:22s} {name:28s} mismatches {mismatches} (exact)', end='')
+        assert mismatches == 0, f'{call}.{name}: {mismatches} elements differ'

@@ -3,6 +3,7 @@
 Run with -s to see the largest absolute difference of every golden output.
 """
 import argparse
+import functools
 import json
 
 import pytest
@@ -12,7 +13,7 @@ from common.data_args import add_audio_args
 from tacotron2.arg_parser import add_model_args, model_config
 from tacotron2.loss_function import Tacotron2Loss
 from tacotron2.model import Tacotron2
-from tests.reference_layout import assert_state_dict_layout
+from tests.reference_layout import assert_state_dict_layout, check_golden_output
 
 ATOL, RTOL = 1e-5, 1e-4  # GOLDEN.md, Tacotron2 mel/gate/alignments (fp32, CPU)
 LOSS_RTOL = 1e-5
@@ -28,18 +29,7 @@ def parse(argv):
     return parser.parse_args(argv)
 
 
-def check(call, name, actual, expected, atol=ATOL, rtol=RTOL):
-    """Integer outputs must match exactly, float ones within the golden tolerance."""
-    assert actual.shape == expected.shape, f'{call}.{name}: shape {tuple(actual.shape)} != {tuple(expected.shape)}'
-    assert actual.dtype == expected.dtype, f'{call}.{name}: dtype {actual.dtype} != {expected.dtype}'
-    if expected.is_floating_point():
-        diff = (actual - expected).abs().max().item()
-        print(f'\n{call:22s} {name:16s} max abs diff {diff:.3g}', end='')
-        torch.testing.assert_close(actual, expected, atol=atol, rtol=rtol, msg=lambda m: f'{call}.{name}: {m}')
-    else:
-        mismatches = (actual != expected).sum().item()
-        print(f'\n{call:22s} {name:16s} mismatches {mismatches} (exact)', end='')
-        assert mismatches == 0, f'{call}.{name}: {actual.tolist()} != {expected.tolist()}'
+check = functools.partial(check_golden_output, atol=ATOL, rtol=RTOL)
 
 
 @pytest.fixture(scope='module')
