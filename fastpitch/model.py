@@ -30,7 +30,8 @@ def regulate_len(durations, enc_out, pace=1.0, mel_max_len=None):
     if bool((reps < 0).any()):
         raise ValueError('durations must be non-negative')
     dec_lens = reps.sum(dim=1)
-    n_frames = int(dec_lens.max())
+    # at least one (masked) frame: a batch whose every item got zero frames still passes the decoder's convolutions
+    n_frames = max(int(dec_lens.max()), 1)
     if mel_max_len is not None:
         n_frames = min(n_frames, mel_max_len)
         dec_lens = dec_lens.clamp_max(mel_max_len)

@@ -301,3 +301,12 @@ def test_dropout_only_in_training_mode(model):
         finally:
             model.eval()
     assert not torch.allclose(first, noisy)
+
+
+def test_a_batch_predicted_to_have_no_frames_synthesizes_empty_mels():
+    model = FastPitch(**tiny_config('FastPitch', ONE_HEAD)).eval()
+    with torch.no_grad():
+        model.duration_predictor.fc.bias.fill_(-100.0)  # every symbol predicted to last zero frames
+        mel, dec_lens, _, _ = model.infer(torch.randint(1, len(symbols), (2, 5)), torch.tensor([5, 4]))
+    assert dec_lens.tolist() == [0, 0]  # callers cut each item to its length: nothing to speak
+    assert mel.shape[2] == 1  # the one frame the decoder's convolutions need, padding
