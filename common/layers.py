@@ -4,6 +4,7 @@ The attribute names (`linear_layer`, `conv`) are part of the reference checkpoin
 """
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 
 class LinearNorm(nn.Module):
@@ -32,3 +33,49 @@ class ConvNorm(nn.Module):
 
     def forward(self, signal):
         return self.conv(signal)
+
+
+def conv_columns(x, kernel_size, padding=0, dilation=1):
+    """im2col of a channels-last signal for a stride-1, zero-padded Conv1d: (B, T_in, C) -> (B, T_out, k * C),
+    tap-major (columns i * C .. (i + 1) * C - 1 hold what tap i reads). Autograd-friendly: no in-place writes."""
+    padded = F.pad(x, (0, 0, padding, padding))
+    n_out = padded.size(1) - dilation * (kernel_size - 1)
+    return torch.cat([padded[:, i * dilation:i * dilation + n_out] for i in range(kernel_size)], dim=2)
+
+
+class ChannelsLastConv1d(nn.Conv1d):
+    """Conv1d (stride 1, zero padding, groups 1) on channels-last signals: (B, T, C_in) -> (B, T_out, C_out).
+
+    Computed as one matrix product per kernel tap over the whole batch: the zero-padded items are laid end to end
+    as rows, every tap multiplies the rows it reads (a shifted view, no copy) and accumulates in place, and the
+    output is a strided view that skips the rows straddling two items. No im2col buffer, one padded copy of the
+    input, and on CPU these row-major products run faster than the convolution (docs/performance.md).
+    The weight keeps nn.Conv1d's shape and state-dict name but is stored tap-major, so that every tap's
+    (C_out, C_in) matrix is contiguous. `channels_last = True` tells common/precision.py to keep this convention
+    when it swaps in an int8 layer.
+    """
+    channels_last = True
+
+    def __init__(self, in_channels, out_channels, kernel_size=1, padding=0, dilation=1, bias=True):
+        super().__init__(in_channels, out_channels, kernel_size, padding=padding, dilation=dilation, bias=bias)
+        self.store_tap_major()
+
+    def store_tap_major(self):
+        """Re-store the weight tap-major (again after weight norm is folded: that makes a plain tensor)."""
+        self.weight = nn.Parameter(self.weight.detach().permute(2, 0, 1).contiguous().permute(1, 2, 0))
+
+    def forward(self, x):
+        kernel_size, padding, dilation = self.kernel_size[0], self.padding[0], self.dilation[0]
+        if kernel_size == 1 and padding == 0:
+            return F.linear(x, self.weight.squeeze(2), self.bias)
+        batch, span = x.size(0), x.size(1) + 2 * padding
+        rows = F.pad(x, (0, 0, padding, padding)).reshape(batch * span, self.in_channels)
+        n_rows = batch * span - dilation * (kernel_size - 1)  # rows from which every tap stays in range
+        taps = self.weight.unbind(2)  # contiguous (C_out, C_in) each when stored tap-major
+        y = F.linear(rows[:n_rows], taps[0], self.bias)
+        for tap in range(1, kernel_size):
+            # in-place products are not autocast: they run in the dtype autocast gave the first tap's
+            y.addmm_(rows[tap * dilation:tap * dilation + n_rows].to(y.dtype), taps[tap].t().to(y.dtype))
+        # row b * span + t is output step t of item b; steps t >= span - dilation * (k - 1) straddle two items
+        n_out = span - dilation * (kernel_size - 1)
+        return y.as_strided((batch, n_out, self.out_channels), (span * self.out_channels, self.out_channels, 1))

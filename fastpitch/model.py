@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from common.layers import ChannelsLastConv1d
 from fastpitch.transformer import FFTransformer, mask_from_lens
 
 # LJSpeech-1.1 pitch statistics (Hz); pitch transforms fall back on them, as the reference does, when the
@@ -47,18 +48,16 @@ def regulate_len(durations, enc_out, pace=1.0, mel_max_len=None):
 
 
 class ConvReLUNorm(nn.Module):
-    """Conv1d ("same" padding) -> ReLU -> LayerNorm over channels -> dropout, on (B, C, T) signals."""
+    """Conv1d ("same" padding) -> ReLU -> LayerNorm over channels -> dropout, on channels-last (B, T, C) signals."""
 
     def __init__(self, in_channels, out_channels, kernel_size, dropout):
         super().__init__()
-        self.conv = nn.Conv1d(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
+        self.conv = ChannelsLastConv1d(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
         self.norm = nn.LayerNorm(out_channels)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, signal):
-        out = F.relu(self.conv(signal))
-        out = self.norm(out.transpose(1, 2)).transpose(1, 2)
-        return self.dropout(out)
+        return self.dropout(self.norm(F.relu(self.conv(signal))))
 
 
 class TemporalPredictor(nn.Module):
@@ -73,7 +72,7 @@ class TemporalPredictor(nn.Module):
 
     def forward(self, enc_out, enc_mask):
         """enc_out (B, T, D), enc_mask (B, T, 1) -> (B, T)."""
-        out = self.layers((enc_out * enc_mask).transpose(1, 2)).transpose(1, 2)
+        out = self.layers(enc_out * enc_mask)
         return (self.fc(out) * enc_mask).squeeze(2)
 
 

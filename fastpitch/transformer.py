@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from common.layers import ChannelsLastConv1d
 from common.text.symbols import symbols
 
 # Symbol id that marks padding in encoder inputs (the '_' symbol); its embedding row stays zero.
@@ -82,17 +83,17 @@ class PositionwiseConvFF(nn.Module):
 
     def __init__(self, d_model, d_inner, kernel_size, dropout):
         super().__init__()
+        # channels-last convolutions: the (B, T, d_model) signal needs no transposes around them
         self.CoreNet = nn.Sequential(
-            nn.Conv1d(d_model, d_inner, kernel_size, padding=kernel_size // 2),
+            ChannelsLastConv1d(d_model, d_inner, kernel_size, padding=kernel_size // 2),
             nn.ReLU(),
-            nn.Conv1d(d_inner, d_model, kernel_size, padding=kernel_size // 2),
+            ChannelsLastConv1d(d_inner, d_model, kernel_size, padding=kernel_size // 2),
             nn.Dropout(dropout),
         )
         self.layer_norm = nn.LayerNorm(d_model)
 
     def forward(self, inp):
-        core_out = self.CoreNet(inp.transpose(1, 2)).transpose(1, 2)
-        return self.layer_norm(inp + core_out)
+        return self.layer_norm(inp + self.CoreNet(inp))
 
 
 class TransformerLayer(nn.Module):

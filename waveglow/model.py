@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from common.layers import ChannelsLastConv1d
+
 # The mel-to-audio upsampler of the reference: one transposed convolution spanning 4 hops of 256 samples.
 UPSAMPLE_KERNEL = 1024
 UPSAMPLE_STRIDE = 256
@@ -35,6 +37,7 @@ def _fold_weight_norm(conv):
     """Replace weight_g/weight_v by the plain weight g * v / ||v|| (no-op on an already folded conv)."""
     if 'weight_g' in conv._parameters:
         nn.utils.remove_weight_norm(conv, name='weight')
+        conv.store_tap_major()
 
 
 class Invertible1x1Conv(nn.Module):
@@ -80,7 +83,8 @@ class WN(nn.Module):
     """Gated, dilated convolution stack predicting (shift b, log scale s) for an affine coupling layer.
 
     Input `audio` (B, n_in_channels, T) and `spect` (B, n_cond_channels, T); output (B, 2 * n_in_channels, T)
-    with b in the first half of the channels and log s in the second.
+    with b in the first half of the channels and log s in the second. Inside, activations are channels-last
+    (B, T, C), the layout of row-major matrix products; `spect` is cheapest as a view of channels-last memory.
     """
 
     def __init__(self, n_in_channels, n_cond_channels, n_layers, n_channels, kernel_size):
@@ -93,35 +97,36 @@ class WN(nn.Module):
         self.cond_layers = nn.ModuleList()
         for i in range(n_layers):
             dilation = 2 ** i
-            self.in_layers.append(_weight_normed(nn.Conv1d(
-                n_channels, 2 * n_channels, kernel_size, dilation=dilation, padding=dilation * (kernel_size - 1) // 2)))
+            self.in_layers.append(_weight_normed(ChannelsLastConv1d(
+                n_channels, 2 * n_channels, kernel_size, padding=dilation * (kernel_size - 1) // 2, dilation=dilation)))
             # The last layer feeds only the skip sum, the others also the residual path.
             res_skip_channels = 2 * n_channels if i < n_layers - 1 else n_channels
-            self.res_skip_layers.append(_weight_normed(nn.Conv1d(n_channels, res_skip_channels, 1)))
-            self.cond_layers.append(_weight_normed(nn.Conv1d(n_cond_channels, 2 * n_channels, 1)))
-        self.start = _weight_normed(nn.Conv1d(n_in_channels, n_channels, 1))
+            self.res_skip_layers.append(_weight_normed(ChannelsLastConv1d(n_channels, res_skip_channels)))
+            self.cond_layers.append(_weight_normed(ChannelsLastConv1d(n_cond_channels, 2 * n_channels)))
+        self.start = _weight_normed(ChannelsLastConv1d(n_in_channels, n_channels))
         # Zero output at initialisation: every coupling layer starts as the identity.
-        self.end = nn.Conv1d(n_channels, 2 * n_in_channels, 1)
+        self.end = ChannelsLastConv1d(n_channels, 2 * n_in_channels)
         nn.init.zeros_(self.end.weight)
         nn.init.zeros_(self.end.bias)
 
     def forward(self, audio, spect):
         n_channels = self.n_channels
-        hidden = self.start(audio)
+        spect = spect.transpose(1, 2)
+        hidden = self.start(audio.transpose(1, 2))
         skip_sum = None
         for i, (in_layer, cond_layer, res_skip_layer) in enumerate(
                 zip(self.in_layers, self.cond_layers, self.res_skip_layers)):
-            # add_ on a fresh conv output is safe for autograd: a conv's backward does not need its output
+            # add_ on a fresh product is safe for autograd: a product's backward does not need its output
             pre_activation = in_layer(hidden).add_(cond_layer(spect))
-            acts = torch.tanh(pre_activation[:, :n_channels]) * torch.sigmoid(pre_activation[:, n_channels:])
+            acts = torch.tanh(pre_activation[..., :n_channels]) * torch.sigmoid(pre_activation[..., n_channels:])
             res_skip = res_skip_layer(acts)
             if i < self.n_layers - 1:
-                hidden = hidden + res_skip[:, :n_channels]
-                skip = res_skip[:, n_channels:]
+                hidden = hidden + res_skip[..., :n_channels]
+                skip = res_skip[..., n_channels:]
             else:
                 skip = res_skip
             skip_sum = skip if skip_sum is None else skip_sum + skip
-        return self.end(skip_sum)
+        return self.end(skip_sum).transpose(1, 2)
 
 
 def _check_config(n_mel_channels, n_flows, n_group, n_early_every, n_early_size, wn_config):
@@ -195,7 +200,8 @@ class WaveGlow(nn.Module):
     def _grouped_condition(self, mel, n_samples):
         """mel (B, n_mel, frames) -> upsampled to n_samples and folded: (B, n_mel * n_group, n_samples // n_group).
 
-        Channel m * n_group + j at step t holds mel band m at sample t * n_group + j.
+        Channel m * n_group + j at step t holds mel band m at sample t * n_group + j. The result is a view of
+        channels-last memory (B, steps, channels), the layout the WN layers read.
         """
         spect = self._upsample(mel)
         if spect.size(2) < n_samples:
@@ -203,7 +209,8 @@ class WaveGlow(nn.Module):
                              f'fewer than the {n_samples} audio samples they must condition')
         n_steps = n_samples // self.n_group
         spect = spect[:, :, :n_steps * self.n_group].reshape(spect.size(0), self.n_mel_channels, n_steps, self.n_group)
-        return spect.transpose(2, 3).reshape(spect.size(0), self.n_mel_channels * self.n_group, n_steps)
+        channels_last = spect.permute(0, 2, 1, 3).reshape(spect.size(0), n_steps, self.n_mel_channels * self.n_group)
+        return channels_last.transpose(1, 2)
 
     def forward(self, inputs):
         """(mel (B, n_mel, frames), audio (B, samples)) -> (z, log_s_list, log_det_W_list).
