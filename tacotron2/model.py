@@ -107,6 +107,76 @@ class Attention(nn.Module):
         return context, weights
 
 
+def _compute_dtype(x):
+    """The dtype products on x's device run in: autocast's where it is on, else x's own."""
+    device_type = x.device.type
+    return torch.get_autocast_dtype(device_type) if torch.is_autocast_enabled(device_type) else x.dtype
+
+
+class _DeferredWeight(torch.autograd.Function):
+    """A recurrent weight shared by every step of one teacher-forced pass, with its gradient formed once.
+
+    Plain autograd adds each step's weight gradient into the gradient buffer, streaming the ~70 MB of the default
+    LSTM weights three more times per step. Here each `_StepProduct` stashes its (output gradient, input) and this
+    node, which autograd runs after all of them (they all feed it), computes the whole gradient as one matrix
+    product. Forward casts the weight once to the compute dtype (bf16 under autocast).
+    """
+
+    @staticmethod
+    def forward(ctx, weight, stash, dtype):
+        ctx.stash, ctx.weight_dtype = stash, weight.dtype
+        ctx.set_materialize_grads(False)  # the steps send no gradient here, only the stash
+        return weight.to(dtype) if dtype != weight.dtype else weight.view_as(weight)
+
+    @staticmethod
+    def backward(ctx, _no_gradient):
+        output_grads, inputs = zip(*ctx.stash)
+        ctx.stash.clear()
+        grad = torch.cat(output_grads).t() @ torch.cat(inputs)
+        return grad.to(ctx.weight_dtype), None, None
+
+
+class _StepProduct(torch.autograd.Function):
+    """inputs @ weight.T for one step; backward returns the input gradient and stashes what the weight's needs."""
+
+    @staticmethod
+    def forward(ctx, inputs, weight, stash):
+        inputs = inputs.to(weight.dtype)
+        ctx.save_for_backward(inputs, weight)
+        ctx.stash = stash
+        return inputs @ weight.t()
+
+    @staticmethod
+    def backward(ctx, grad):
+        inputs, weight = ctx.saved_tensors
+        ctx.stash.append((grad, inputs))
+        return grad @ weight, None, None
+
+
+class _FusedLSTMCell:
+    """nn.LSTMCell's arithmetic for one decoder pass, with its two products fused into one per step ([input, hidden]
+    against [W_ih | W_hh], concatenated once per pass): one long product streams the weights faster than two
+    (measured in docs/performance.md). Under autograd the weight gradient is deferred to the end (_DeferredWeight).
+    Products run in the compute dtype (bf16 under autocast: the weights are cast once per pass)."""
+
+    def __init__(self, cell, dtype):
+        weight = torch.cat((cell.weight_ih, cell.weight_hh), dim=1)
+        self.bias = cell.bias_ih + cell.bias_hh
+        self.stash = [] if torch.is_grad_enabled() and weight.requires_grad else None
+        self.weight = weight.to(dtype) if self.stash is None else _DeferredWeight.apply(weight, self.stash, dtype)
+
+    def __call__(self, inputs, state):
+        hidden, cell = state
+        inputs = torch.cat((inputs, hidden), dim=1)
+        if self.stash is None:
+            gates = torch.addmm(self.bias.to(self.weight.dtype), inputs.to(self.weight.dtype), self.weight.t())
+        else:
+            gates = _StepProduct.apply(inputs, self.weight, self.stash) + self.bias
+        in_gate, forget_gate, cell_gate, out_gate = gates.chunk(4, dim=1)
+        cell = torch.sigmoid(forget_gate) * cell + torch.sigmoid(in_gate) * torch.tanh(cell_gate)
+        return torch.sigmoid(out_gate) * torch.tanh(cell), cell
+
+
 @dataclass
 class DecoderState:
     """Recurrent state carried from one decoder step to the next."""
@@ -155,10 +225,13 @@ class Decoder(nn.Module):
             attention_weights_cum=zeros(batch_size, max_time),
             attention_context=zeros(batch_size, embedding_dim))
 
-    def step(self, prenet_frame, state, memory, processed_memory, mask):
-        """One decoder step; updates `state` and returns (mel frame (B, n_mel), gate logit (B, 1))."""
+    def step(self, prenet_frame, state, memory, processed_memory, mask, cells):
+        """One decoder step through `cells` (attention cell, decoder cell; see _cells), each called as
+        cell(input, (hidden, cell state)) like nn.LSTMCell. Updates `state`; returns [decoder hidden, attention
+        context] (B, D + C)."""
+        attention_rnn, decoder_rnn = cells
         cell_input = torch.cat((prenet_frame, state.attention_context), dim=-1)
-        hidden, state.attention_cell = self.attention_rnn(cell_input, (state.attention_hidden, state.attention_cell))
+        hidden, state.attention_cell = attention_rnn(cell_input, (state.attention_hidden, state.attention_cell))
         # The dropped-out hidden state is also what the next step sees (as in the reference).
         state.attention_hidden = F.dropout(hidden, self.p_attention_dropout, self.training)
 
@@ -168,10 +241,19 @@ class Decoder(nn.Module):
         state.attention_weights_cum = state.attention_weights_cum + state.attention_weights
 
         decoder_input = torch.cat((state.attention_hidden, state.attention_context), dim=-1)
-        hidden, state.decoder_cell = self.decoder_rnn(decoder_input, (state.decoder_hidden, state.decoder_cell))
+        hidden, state.decoder_cell = decoder_rnn(decoder_input, (state.decoder_hidden, state.decoder_cell))
         state.decoder_hidden = F.dropout(hidden, self.p_decoder_dropout, self.training)
+        return torch.cat((state.decoder_hidden, state.attention_context), dim=1)
 
-        hidden_context = torch.cat((state.decoder_hidden, state.attention_context), dim=1)
+    def _cells(self, memory):
+        """The two LSTM cells for one pass: fused stand-ins for plain nn.LSTMCells; anything else (an int8 cell,
+        say) is called as it is."""
+        dtype = _compute_dtype(memory)
+        return tuple(_FusedLSTMCell(cell, dtype) if type(cell) is nn.LSTMCell else cell
+                     for cell in (self.attention_rnn, self.decoder_rnn))
+
+    def project(self, hidden_context):
+        """[decoder hidden, attention context] (..., D + C) -> (mel frames (..., n_mel), gate logits (..., 1))."""
         return self.linear_projection(hidden_context), self.gate_layer(hidden_context)
 
     def forward(self, memory, decoder_inputs, memory_lengths):
@@ -184,16 +266,16 @@ class Decoder(nn.Module):
         mask = padding_mask(memory_lengths.to(memory.device), memory.size(1))
         processed_memory = self.attention_layer.memory_layer(memory)
         state = self.initial_state(memory)
+        cells = self._cells(memory)
 
         # Lists + one stack at the end: cheap to append, and autograd keeps one node per step.
-        mel_outputs, gate_outputs, alignments = [], [], []
+        hidden_contexts, alignments = [], []
         for t in range(frames.size(0)):
-            mel, gate = self.step(prenet_frames[t], state, memory, processed_memory, mask)
-            mel_outputs.append(mel)
-            gate_outputs.append(gate)
+            hidden_contexts.append(self.step(prenet_frames[t], state, memory, processed_memory, mask, cells))
             alignments.append(state.attention_weights)
-        return (torch.stack(mel_outputs, dim=2), torch.cat(gate_outputs, dim=1),
-                torch.stack(alignments, dim=1))
+        # Teacher forcing feeds no output back, so the projections run once over all steps.
+        mel_outputs, gate_outputs = self.project(torch.stack(hidden_contexts, dim=2).transpose(1, 2))
+        return mel_outputs.transpose(1, 2), gate_outputs.squeeze(2), torch.stack(alignments, dim=1)
 
     def infer(self, memory, memory_lengths):
         """Free running until every item's stop gate fires or max_decoder_steps. Returns mel (B, n_mel, T_out),
@@ -207,24 +289,31 @@ class Decoder(nn.Module):
         mel_outputs = memory.new_empty(self.max_decoder_steps, batch_size, self.n_mel_channels)
         gate_outputs = memory.new_empty(self.max_decoder_steps, batch_size)
         alignments = memory.new_empty(self.max_decoder_steps, batch_size, max_time)
-        mel_lengths = torch.zeros(batch_size, dtype=torch.int32, device=memory.device)
-        unfinished = torch.ones(batch_size, dtype=torch.bool, device=memory.device)
+        finished = torch.zeros(batch_size, dtype=torch.bool, device=memory.device)
 
+        cells = self._cells(memory)
         frame = memory.new_zeros(batch_size, self.n_mel_channels)
         n_steps = 0
         while n_steps < self.max_decoder_steps:
-            frame, gate = self.step(self.prenet(frame), state, memory, processed_memory, mask)
+            frame, gate = self.project(self.step(self.prenet(frame), state, memory, processed_memory, mask, cells))
             mel_outputs[n_steps] = frame
             gate_outputs[n_steps] = gate.squeeze(1)
             alignments[n_steps] = state.attention_weights
             n_steps += 1
-            # An item's length counts the steps before its gate first fires.
-            unfinished &= torch.sigmoid(gate.squeeze(1)) <= self.gate_threshold
-            mel_lengths += unfinished
-            if self.early_stopping and not unfinished.any():
-                break
+            if self.early_stopping:  # the only per-step use of the gate; lengths are read off once at the end
+                finished |= self._fires(gate.squeeze(1))
+                if finished.all():
+                    break
+        # An item's length counts the steps before its gate first fires (argmax finds the first True).
+        fires = self._fires(gate_outputs[:n_steps])
+        unfinished = ~fires.any(dim=0)
+        mel_lengths = torch.where(unfinished, n_steps, fires.int().argmax(dim=0)).int()
         return (mel_outputs[:n_steps].permute(1, 2, 0), gate_outputs[:n_steps].t(),
                 alignments[:n_steps].transpose(0, 1), mel_lengths, unfinished)
+
+    def _fires(self, gate_logits):
+        """Whether the stop gate fires: not (sigmoid <= threshold), so that a NaN logit stops an item too."""
+        return ~(torch.sigmoid(gate_logits) <= self.gate_threshold)
 
 
 class Postnet(nn.Module):
