@@ -1,0 +1,118 @@
+"""This machine's ceilings: how fast a large matrix product runs (fp32, bf16, int8) and how fast memory streams.
+
+Every benchmark case is compared with these two roofs (benchmarks/floors.py turns its FLOP and byte counts into a
+floor time with them). A ceiling is the best of a few runs, not the median: it estimates what the hardware can do
+when nothing gets in the way, and a floor must not be set higher than that.
+
+    python -m benchmarks.ceilings [--threads 2] [--device cpu] [--quick] [--json out.json]
+"""
+import argparse
+import json
+import os
+import time
+
+import torch
+
+GEMM_SIZE = 2048           # 17 GFLOP per product: long enough to hide call overheads, short enough to repeat
+STREAM_BYTES = 256 << 20   # 256 MiB per buffer: far beyond any cache level
+REPEATS = 5
+
+
+def _synchronize(device):
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def best_seconds(fn, device, repeats):
+    """Fastest of `repeats` timed calls after one untimed warm-up."""
+    fn()
+    _synchronize(device)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        _synchronize(device)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def gemm_gflops(dtype, device, n=GEMM_SIZE, repeats=REPEATS):
+    """Square n x n product in `dtype`: 2 n^3 FLOP per call."""
+    a = torch.randn(n, n, device=device).to(dtype)
+    b = torch.randn(n, n, device=device).to(dtype)
+    return 2 * n ** 3 / best_seconds(lambda: a @ b, device, repeats) / 1e9
+
+
+def int8_gemm_gops(device, n=GEMM_SIZE, repeats=REPEATS):
+    """int8 x int8 -> int32 product (VNNI on this CPU): the roof of the int8 paths. None where unsupported."""
+    a = torch.randint(-128, 128, (n, n), dtype=torch.int8, device=device)
+    b = torch.randint(-128, 128, (n, n), dtype=torch.int8, device=device)
+    try:
+        return 2 * n ** 3 / best_seconds(lambda: torch._int_mm(a, b), device, repeats) / 1e9
+    except RuntimeError:
+        return None
+
+
+def copy_gbps(device, n_bytes=STREAM_BYTES, repeats=REPEATS):
+    """Large copy; counts the bytes read plus the bytes written."""
+    source = torch.ones(n_bytes // 4, device=device)
+    target = torch.empty_like(source)  # written once by the warm-up, so page faults are not timed
+    return 2 * n_bytes / best_seconds(lambda: target.copy_(source), device, repeats) / 1e9
+
+
+def read_gbps(device, n_bytes=STREAM_BYTES, repeats=REPEATS):
+    """Large read-only stream (a sum): what a matrix-vector product over weights that miss the cache needs."""
+    source = torch.ones(n_bytes // 4, device=device)
+    return n_bytes / best_seconds(source.sum, device, repeats) / 1e9
+
+
+def loadavg():
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def measure(device='cpu', quick=False):
+    """Ceilings of `device` under the current thread setting, with the load average seen before and after."""
+    device = torch.device(device)
+    repeats = 2 if quick else REPEATS
+    size = GEMM_SIZE // 2 if quick else GEMM_SIZE
+    load_before = loadavg()
+    result = {
+        'device': str(device),
+        'threads': torch.get_num_threads() if device.type == 'cpu' else None,
+        'fp32_gflops': gemm_gflops(torch.float32, device, size, repeats),
+        'bf16_gflops': gemm_gflops(torch.bfloat16, device, size, repeats),
+        'int8_gops': int8_gemm_gops(device, size, repeats),
+        'copy_gbps': copy_gbps(device, repeats=repeats),
+        'read_gbps': read_gbps(device, repeats=repeats),
+    }
+    result['loadavg'] = {'before': load_before, 'after': loadavg()}
+    return result
+
+
+def format_ceilings(c):
+    int8 = f"{c['int8_gops']:.0f} GOP/s" if c['int8_gops'] else 'n/a'
+    return (f"{c['device']} ({c['threads'] or '-'} threads): GEMM fp32 {c['fp32_gflops']:.0f} GFLOP/s, "
+            f"bf16 {c['bf16_gflops']:.0f} GFLOP/s, int8 {int8}; copy {c['copy_gbps']:.1f} GB/s (read+write), "
+            f"read {c['read_gbps']:.1f} GB/s; load average {c['loadavg']['before']} -> {c['loadavg']['after']}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--threads', type=int, default=2, help='torch.set_num_threads (CPU)')
+    parser.add_argument('--device', default='cpu', help='cpu or cuda')
+    parser.add_argument('--quick', action='store_true', help='smaller products, fewer repeats')
+    parser.add_argument('--json', help='also write the figures to this JSON file')
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    ceilings = measure(args.device, args.quick)
+    print(format_ceilings(ceilings))
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(ceilings, f, indent=1)
+
+
+if __name__ == '__main__':
+    main()
