@@ -13,7 +13,8 @@ the per-run numbers, written as JSON lines to --log-file (default <output>/nvlog
 described in common/latency.py.
 
 --amp autocasts the models to float16 on a GPU and to bfloat16 on the CPU (the CPU has no fast float16 kernels);
-Griffin-Lim and the denoiser always run in float32. Model sizes, the mel size included, come from the checkpoints
+Griffin-Lim and the denoiser always run in float32. --int8 MODEL... runs the named models with dynamic int8
+quantization (common/precision.py), on the CPU only. Model sizes, the mel size included, come from the checkpoints
 (the audio flags' --n-mel-channels is not used); --sampling-rate and the STFT flags serve Griffin-Lim and the WAVs.
 """
 import argparse
@@ -26,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 import models
-from common import latency
+from common import latency, precision
 from common.audio import AudioError, save_wav
 from common.checkpoint import CheckpointError
 from common.data_args import add_audio_args, add_text_args, stft_kwargs
@@ -43,6 +44,7 @@ SENTENCE_PAUSE_S = 0.2
 SILENT_MEL = math.log(LOG_CLIP)  # log-mel value of silence, for the pauses in saved mels
 MIN_VOCODER_FRAMES = 4  # the STFTs of Griffin-Lim and the denoiser need more than filter_length / 2 samples
 DEFAULT_LOG_NAME = 'nvlog_infer.json'
+INT8_MODELS = ('tacotron2', 'fastpitch', 'waveglow')
 
 # Submodules that --torchscript tries to script (ModuleLists element by element); the rest stays eager, because
 # the autoregressive decoder loop, the length regulator and the flows are Python control flow.
@@ -103,6 +105,9 @@ def build_parser():
     device.add_argument('--cuda', action='store_true', help='Run on the GPU (an error where none is found)')
     runtime.add_argument('--amp', '--fp16', '--amp-run', dest='amp', action='store_true',
                          help='Mixed precision: float16 on a GPU, bfloat16 on the CPU')
+    runtime.add_argument('--int8', nargs='+', default=[], choices=INT8_MODELS, metavar='MODEL',
+                         help='Dynamic int8 quantization of these models (any of tacotron2, fastpitch, waveglow): '
+                              'faster on the CPU at a measured quality cost (README, Performance); CPU only')
     runtime.add_argument('--torchscript', action='store_true', help='Script the submodules that TorchScript accepts')
     runtime.add_argument('--cudnn-benchmark', action='store_true', help='Let cuDNN pick its fastest algorithms')
 
@@ -141,10 +146,18 @@ def check_args(args):
         raise InferenceError('--max-decoder-steps needs --tacotron2')
     if args.cuda and not torch.cuda.is_available():
         raise InferenceError('--cuda: no CUDA GPU is available')
+    for name in args.int8:
+        if not getattr(args, name):
+            raise InferenceError(f'--int8 {name}: no --{name} checkpoint is given')
+    if args.int8 and args.cuda:
+        raise InferenceError('--int8 runs on the CPU (fbgemm kernels): drop --cuda')
 
 
 def pick_device(args):
     if args.cpu:
+        return torch.device('cpu')
+    if args.int8:
+        print('--int8: running on the CPU')
         return torch.device('cpu')
     if torch.cuda.is_available():
         return torch.device('cuda')
@@ -165,11 +178,13 @@ def prepare_output_dir(path):
     return path
 
 
-def load_model(name, path, flag, device, allow_pickle):
+def load_model(name, path, flag, device, allow_pickle, int8=False):
+    """The model in a checkpoint, as an int8-quantized copy where --int8 names it."""
     try:
-        return models.load_model_from_checkpoint(name, path, device, allow_pickle=allow_pickle)
+        model = models.load_model_from_checkpoint(name, path, device, allow_pickle=allow_pickle)
     except CheckpointError as error:
         raise CheckpointError(f'{flag}: {error}') from None
+    return precision.quantize_int8(model) if int8 else model
 
 
 def build_pitch_transform(args):
@@ -378,10 +393,12 @@ def load_pipeline(args, device):
     """(generator name, mel generator, vocoder) from the checkpoint flags, scripted where --torchscript asks."""
     generator_name = 'Tacotron2' if args.tacotron2 else 'FastPitch'
     generator_flag, generator_path = f'--{generator_name.lower()}', args.tacotron2 or args.fastpitch
-    generator = load_model(generator_name, generator_path, generator_flag, device, args.allow_pickle)
+    generator = load_model(generator_name, generator_path, generator_flag, device, args.allow_pickle,
+                           int8=generator_name.lower() in args.int8)
     n_mel_channels = generator_output_channels(generator)
     if args.waveglow:
-        waveglow = load_model('WaveGlow', args.waveglow, '--waveglow', device, args.allow_pickle)
+        waveglow = load_model('WaveGlow', args.waveglow, '--waveglow', device, args.allow_pickle,
+                              int8='waveglow' in args.int8)
         if waveglow.n_mel_channels != n_mel_channels:
             raise InferenceError(f'{generator_flag} {generator_path} makes {n_mel_channels}-band mels but --waveglow '
                                  f'{args.waveglow} expects {waveglow.n_mel_channels}: they do not belong together')
@@ -465,7 +482,9 @@ def generator_output_channels(generator):
 
 
 def precision_name(args, device):
-    return ('fp16' if device.type == 'cuda' else 'bf16') if args.amp else 'fp32'
+    """'fp32', 'bf16' or 'fp16' (--amp), plus the models quantized to int8: 'fp32, int8 waveglow'."""
+    name = ('fp16' if device.type == 'cuda' else 'bf16') if args.amp else 'fp32'
+    return f'{name}, int8 {"+".join(args.int8)}' if args.int8 else name
 
 
 def write_outputs(output_dir, phrases, pieces, outputs, hop_length, args):

@@ -183,6 +183,25 @@ def test_fastpitch_pace_pitch_transforms_and_amp(tmp_path, checkpoints, capsys):
     assert len(_wav(out / 'audio_0.wav')) == 2 * _n_symbols(text) * HOP
 
 
+def test_int8_tacotron2_stays_close_to_fp32(tmp_path, checkpoints, capsys):
+    """--int8 quantizes the named model (the tiny Tacotron 2's LSTM cells always are): the mel moves a little."""
+    phrases = _write(tmp_path / 'in.txt', ['Quantized weights, nearly the same voice.'])
+    common = ['-i', phrases, '--tacotron2', checkpoints['tacotron2'], '--max-decoder-steps', '40', '--save-mels']
+    _synthesize(capsys, *common, '-o', tmp_path / 'fp32')
+    captured = _synthesize(capsys, *common, '-o', tmp_path / 'int8', '--int8', 'tacotron2')
+    assert 'precision: fp32, int8 tacotron2' in captured.out
+    fp32, int8 = (torch.load(tmp_path / run / 'audio_0_mel.pt', weights_only=True) for run in ('fp32', 'int8'))
+    assert fp32.shape == int8.shape
+    difference = (fp32 - int8).abs().mean().item()
+    assert 0 < difference < 0.05 * fp32.abs().mean().item()
+
+
+def test_int8_needs_the_named_model(tmp_path, checkpoints, capsys):
+    phrases = _write(tmp_path / 'in.txt', ['Hello.'])
+    assert inference.main(['-i', phrases, '--fastpitch', checkpoints['fastpitch'], '--int8', 'waveglow']) == 1
+    assert 'inference.py: error: --int8 waveglow: no --waveglow checkpoint is given' in capsys.readouterr().err
+
+
 def test_pitch_transform_flags_compose_in_order():
     args = inference.build_parser().parse_args(['-i', 'x', '--fastpitch', 'y'])
     assert inference.build_pitch_transform(args) is None
