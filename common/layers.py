@@ -35,6 +35,16 @@ class ConvNorm(nn.Module):
         return self.conv(signal)
 
 
+def lstm_update(gates, cell):
+    """nn.LSTMCell's state update from its pre-activation gates (B, 4H), PyTorch's order (input, forget, cell,
+    output) -> (hidden, cell). One sigmoid over all four gates (the cell gate's goes unused) saves two small ops
+    per decoder step; the values are the same."""
+    size = cell.size(1)
+    in_gate, forget_gate, _, out_gate = torch.sigmoid(gates).chunk(4, dim=1)
+    cell = forget_gate * cell + in_gate * torch.tanh(gates[:, 2 * size:3 * size])
+    return out_gate * torch.tanh(cell), cell
+
+
 def conv_columns(x, kernel_size, padding=0, dilation=1):
     """im2col of a channels-last signal for a stride-1, zero-padded Conv1d: (B, T_in, C) -> (B, T_out, k * C),
     tap-major (columns i * C .. (i + 1) * C - 1 hold what tap i reads). Autograd-friendly: no in-place writes."""

@@ -14,7 +14,7 @@ import warnings
 import torch
 from torch import nn
 
-from common.layers import conv_columns
+from common.layers import conv_columns, lstm_update
 
 PRECISIONS = ('fp32', 'bf16', 'int8')
 # Smaller layers stay fp32: quantizing their input each call costs more than the int8 product saves, and they include
@@ -96,13 +96,31 @@ class Int8Conv1d(nn.Module):
         return y if self.channels_last else y.transpose(1, 2)
 
 
+class Int8LSTMCell(nn.Module):
+    """Inference stand-in for nn.LSTMCell: one int8 product per step, [input, hidden] against [W_ih | W_hh]
+    (a batch-1 decoder step streams the weights once instead of twice, and quantizes one input instead of two)."""
+
+    def __init__(self, cell):
+        super().__init__()
+        self.hidden_size = cell.hidden_size
+        weight = torch.cat((cell.weight_ih, cell.weight_hh), dim=1).detach()
+        self.packed = _pack_int8(weight, (cell.bias_ih + cell.bias_hh).detach())
+
+    def forward(self, inputs, state):
+        hidden, cell = state
+        gates = torch.ops.quantized.linear_dynamic(torch.cat((inputs, hidden), dim=1).float(), self.packed, False)
+        return lstm_update(gates, cell)
+
+
 def _int8_convertible(conv):
     return (conv.stride[0] == 1 and conv.groups == 1 and conv.padding_mode == 'zeros'
             and not isinstance(conv.padding, str))
 
 
 def _int8_replacement(module, min_weights):
-    """The int8 stand-in for a Linear or Conv1d with at least min_weights weights, else None."""
+    """The int8 stand-in for an LSTMCell, or a Linear or Conv1d with at least min_weights weights, else None."""
+    if isinstance(module, nn.LSTMCell):
+        return Int8LSTMCell(module)
     if isinstance(module, nn.Linear) and module.weight.numel() >= min_weights:
         return Int8Linear(module)
     if isinstance(module, nn.Conv1d) and module.weight.numel() >= min_weights and _int8_convertible(module):
@@ -120,7 +138,7 @@ def quantize_int8(model, min_weights=INT8_MIN_WEIGHTS):
             if replacement is not None:
                 setattr(parent, name, replacement)
     with _quiet_quantization():
-        return torch.ao.quantization.quantize_dynamic(model, {nn.LSTMCell, nn.LSTM}, dtype=torch.qint8, inplace=True)
+        return torch.ao.quantization.quantize_dynamic(model, {nn.LSTM}, dtype=torch.qint8, inplace=True)
 
 
 def for_inference(model, precision):

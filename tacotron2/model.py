@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from common.layers import ConvNorm, LinearNorm
+from common.layers import ConvNorm, LinearNorm, lstm_update
 
 ENCODER_DROPOUT = 0.5
 POSTNET_DROPOUT = 0.5
@@ -172,9 +172,7 @@ class _FusedLSTMCell:
             gates = torch.addmm(self.bias.to(self.weight.dtype), inputs.to(self.weight.dtype), self.weight.t())
         else:
             gates = _StepProduct.apply(inputs, self.weight, self.stash) + self.bias
-        in_gate, forget_gate, cell_gate, out_gate = gates.chunk(4, dim=1)
-        cell = torch.sigmoid(forget_gate) * cell + torch.sigmoid(in_gate) * torch.tanh(cell_gate)
-        return torch.sigmoid(out_gate) * torch.tanh(cell), cell
+        return lstm_update(gates, cell)
 
 
 @dataclass
