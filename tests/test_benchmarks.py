@@ -1,0 +1,115 @@
+"""The benchmarks' arithmetic: the floors' FLOP and weight counts against the models themselves (parameters counted
+by torch, FLOP counted by torch.utils.flop_counter on a short input), the floor formula, and one quick case of the
+speed command end to end."""
+import json
+import warnings
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+import models
+from benchmarks import floors, speed
+
+CEILINGS = {'fp32_gflops': 100.0, 'bf16_gflops': 50.0, 'int8_gops': 400.0, 'copy_gbps': 20.0, 'read_gbps': 10.0}
+
+
+def _default(name, **overrides):
+    torch.manual_seed(0)
+    config = {**models.default_model_config(name), **overrides}
+    return config, models.get_model(name, config, 'cpu').eval()
+
+
+def _parameters(model, skip=()):
+    return sum(p.numel() for name, p in model.named_parameters() if not any(part in name for part in skip))
+
+
+def _addmm_inplace_flops(bias, a, b, *args, out_val=None, **kwargs):
+    return 2 * a.size(0) * a.size(1) * b.size(1)
+
+
+_addmm_inplace_flops._get_raw = True  # FlopCounterMode passes the tensors themselves
+
+
+def _counted_flops(run):
+    # torch's table has no entry for the in-place addmm_ that ChannelsLastConv1d accumulates its taps with
+    counter = FlopCounterMode(display=False, custom_mapping={torch.ops.aten.addmm_: _addmm_inplace_flops})
+    with torch.no_grad(), counter:
+        run()
+    return counter.get_total_flops()
+
+
+def test_waveglow_floor_counts_every_weight_and_the_flows_flops():
+    config, model = _default('WaveGlow')
+    model = model.remove_weightnorm(model)
+    n_frames = 2
+    upsample, flows = floors.waveglow_infer(config, 'fp32', batch=1, n_frames=n_frames)
+    tallies = [floors._waveglow_upsample(config, 1, n_frames), floors._waveglow_flows(config, 1, 1)]
+    assert sum(t.weights for t in tallies) == _parameters(model)
+    counted = _counted_flops(lambda: model.infer(torch.randn(1, config['n_mel_channels'], n_frames), sigma=0.6))
+    # torch counts the same products; the upsampler's overlap-add and the 1x1 inverses are within 1 %
+    assert flows.flops + upsample.flops == pytest.approx(counted, rel=0.01)
+
+
+def test_fastpitch_floor_counts_the_weights_and_flops_of_its_products():
+    config, model = _default('FastPitch')
+    n_symbols, duration = 16, 3
+    phases = floors.fastpitch_infer(config, 'fp32', batch=1, n_symbols=n_symbols, n_frames=n_symbols * duration)
+    weights = (floors._fastpitch_symbols(config, 1, n_symbols).weights
+               + floors._fastpitch_frames(config, 1, n_symbols).weights)
+    # left out on purpose: the embeddings (a lookup, no product) and the layer norms (a few operations per element)
+    assert weights == _parameters(model, skip=('word_emb', 'layer_norm', '.norm.', 'pos_emb'))
+    text = torch.randint(1, config['n_symbols'], (1, n_symbols))
+    counted = _counted_flops(lambda: model.infer(text, torch.tensor([n_symbols]),
+                                                 dur_tgt=torch.full_like(text, duration)))
+    assert sum(p.flops for p in phases) == pytest.approx(counted, rel=0.02)
+
+
+def test_tacotron2_floor_counts_the_weights_and_flops_of_its_products():
+    n_steps, n_symbols = 5, 12
+    config, model = _default('Tacotron2', max_decoder_steps=n_steps, decoder_no_early_stopping=True)
+    phases = floors.tacotron2_infer(config, 'fp32', batch=1, n_symbols=n_symbols, n_steps=n_steps)
+    weights = sum(tally.weights for tally in (floors._tacotron2_encoder(config, 1, n_symbols),
+                                              floors._tacotron2_decoder_step(config, 1, n_symbols),
+                                              floors._tacotron2_postnet(config, 1, n_steps)))
+    assert weights == _parameters(model, skip=('embedding', '.1.weight', '.1.bias'))  # embedding, batch norms
+    text = torch.randint(1, config['n_symbols'], (1, n_symbols))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # the gate of random weights may never fire: n_steps are wanted
+        counted = _counted_flops(lambda: model.infer(text, torch.tensor([n_symbols])))
+    # torch's counter does not see into the CPU's fused LSTM kernel: add the encoder LSTM's two products per symbol
+    lstm_weights = sum(w.numel() for name, w in model.encoder.lstm.named_parameters() if 'weight' in name)
+    assert sum(p.flops for p in phases) == pytest.approx(counted + 2 * lstm_weights * n_symbols, rel=0.02)
+
+
+def test_floor_is_the_slower_of_arithmetic_and_memory_per_phase():
+    compute_bound = floors.Phase('gemm', flops=1e11, bytes=1e6)
+    memory_bound = floors.Phase('gemv', flops=1e6, bytes=1e10)
+    assert compute_bound.seconds(CEILINGS, 'fp32') == pytest.approx(1.0)     # 1e11 FLOP / 100 GFLOP/s
+    assert compute_bound.seconds(CEILINGS, 'int8') == pytest.approx(0.25)    # the int8 roof is 4x higher
+    assert memory_bound.seconds(CEILINGS, 'fp32') == pytest.approx(0.5)      # 1e10 B / 20 GB/s (the faster stream)
+    assert floors.floor_seconds([compute_bound, memory_bound], CEILINGS) == pytest.approx(1.5)
+
+
+def test_tacotron2_decoding_is_memory_bound_and_streams_its_weights_every_step():
+    config = models.default_model_config('Tacotron2')
+    one, two = (floors.tacotron2_infer(config, 'fp32', 1, 128, n)[1] for n in (100, 200))
+    assert one.seconds(CEILINGS, 'fp32') == pytest.approx(one.bytes / 20e9)  # bytes, not FLOP, set the floor
+    assert two.bytes == pytest.approx(2 * one.bytes, rel=0.01)
+    assert 60e6 < one.bytes / 100 < 80e6  # about 70 MB of weights per step, as the issue estimates
+
+
+def test_speed_command_quick_case_writes_its_figures(tmp_path, capsys):
+    out = tmp_path / 'speed.json'
+    speed.main(['--quick', '--cases', 'fp10_infer', '--json', str(out)])
+    record = json.loads(out.read_text())['cases']['fp10_infer/cpu']
+    assert record['figure'] == pytest.approx(record['items'] / record['seconds'])
+    assert record['floor_distance'] == pytest.approx(record['seconds'] / record['floor_seconds'])
+    assert 'ratio' not in record  # quick sizes differ from the reference's: no ratio is claimed
+    assert 'fp10_infer' in capsys.readouterr().out
+
+
+def test_speed_command_rejects_unknown_cases(capsys):
+    with pytest.raises(SystemExit):
+        speed.main(['--cases', 'wg1024_infer'])
+    assert 'unknown case wg1024_infer' in capsys.readouterr().err
