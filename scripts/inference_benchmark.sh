@@ -8,7 +8,7 @@
 # Environment (defaults in brackets): FASTPITCH [output/checkpoint_FastPitch_last.pt] or TACOTRON2 (wins when
 # set), WAVEGLOW [output/checkpoint_WaveGlow_last.pt; set but empty: Griffin-Lim], PHRASES
 # [phrases/benchmark_8_128.tsv], BS_SEQUENCE ["1 4 8"], PRECISIONS ["fp16 fp32"; fp16 means --amp, which is
-# bfloat16 on the CPU], REPEATS [100 passes over the phrases], DEVICE [cuda where torch sees a GPU, else cpu],
+# bfloat16 on the CPU; int8 quantizes every model given, CPU only], REPEATS [100 passes over the phrases], DEVICE [cuda where torch sees a GPU, else cpu],
 # TORCHSCRIPT [false], RESULTS_DIR [output/latency]. Extra arguments go to inference.py as they are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,8 +30,9 @@ if [[ -n "${TACOTRON2:-}" ]]; then
 else
     generator=(--fastpitch "$FASTPITCH"); name=fastpitch
 fi
+int8_models=("$name")
 if [[ -n "$WAVEGLOW" ]]; then
-    vocoder=(--waveglow "$WAVEGLOW"); name+=_waveglow
+    vocoder=(--waveglow "$WAVEGLOW"); name+=_waveglow; int8_models+=(waveglow)
 else
     vocoder=(); name+=_griffinlim
 fi
@@ -43,7 +44,8 @@ for precision in $PRECISIONS; do
     case "$precision" in
         fp16) precision_flags=(--amp); label=$([[ "$DEVICE" == cpu ]] && echo bf16 || echo fp16) ;;
         fp32) precision_flags=(); label=fp32 ;;
-        *) echo "inference_benchmark.sh: PRECISIONS takes fp16 and fp32, got '$precision'" >&2; exit 1 ;;
+        int8) precision_flags=(--int8 "${int8_models[@]}"); label=int8 ;;
+        *) echo "inference_benchmark.sh: PRECISIONS takes fp16, fp32 and int8, got '$precision'" >&2; exit 1 ;;
     esac
     for bs in $BS_SEQUENCE; do
         case_name="${name}_${DEVICE}_bs${bs}_${label}"
