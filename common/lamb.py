@@ -44,29 +44,42 @@ class Lamb(torch.optim.Optimizer):
         divisor = self._gradient_divisor()
         for group in self.param_groups:
             group['step'] = group.get('step', 0) + 1
-            beta1, beta2 = group['betas']
-            correction1 = 1 - beta1 ** group['step'] if group['bias_correction'] else 1.0
-            correction2 = 1 - beta2 ** group['step'] if group['bias_correction'] else 1.0
-            adapt = group['weight_decay'] != 0 or group['use_nvlamb']
-            for param in group['params']:
-                if param.grad is None:
-                    continue
-                if param.grad.is_sparse:
-                    raise RuntimeError('Lamb does not support sparse gradients')
-                grad = param.grad / divisor
-                state = self.state[param]
-                if not state:
-                    state['exp_avg'] = torch.zeros_like(param)
-                    state['exp_avg_sq'] = torch.zeros_like(param)
-                exp_avg, exp_avg_sq = state['exp_avg'], state['exp_avg_sq']
-                exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
-                exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-                update = (exp_avg / correction1) / ((exp_avg_sq / correction2).sqrt() + group['eps'])
-                update.add_(param, alpha=group['weight_decay'])
-                if adapt:
-                    param_norm, update_norm = torch.linalg.vector_norm(param), torch.linalg.vector_norm(update)
-                    usable = (param_norm > 0) & (update_norm > 0)
-                    trust = torch.where(usable, param_norm / update_norm, torch.ones_like(param_norm))
-                    update.mul_(trust)
-                param.sub_(update, alpha=group['lr'])
+            params = [param for param in group['params'] if param.grad is not None]
+            if any(param.grad.is_sparse for param in params):
+                raise RuntimeError('Lamb does not support sparse gradients')
+            if params:
+                self._update(group, params, divisor)
         return loss
+
+    def _update(self, group, params, divisor):
+        """Steps 2-5 for the parameters of one group, each as one multi-tensor (foreach) operation over all of them:
+        the same arithmetic as a loop over the tensors, without a Python loop of ten small operations per tensor."""
+        beta1, beta2 = group['betas']
+        correction1 = 1 - beta1 ** group['step'] if group['bias_correction'] else 1.0
+        correction2 = 1 - beta2 ** group['step'] if group['bias_correction'] else 1.0
+        for param in params:
+            if not self.state[param]:
+                self.state[param]['exp_avg'] = torch.zeros_like(param)
+                self.state[param]['exp_avg_sq'] = torch.zeros_like(param)
+        exp_avgs = [self.state[param]['exp_avg'] for param in params]
+        exp_avg_sqs = [self.state[param]['exp_avg_sq'] for param in params]
+        grads = torch._foreach_div([param.grad for param in params], divisor)
+        torch._foreach_mul_(exp_avgs, beta1)
+        torch._foreach_add_(exp_avgs, grads, alpha=1 - beta1)
+        torch._foreach_mul_(exp_avg_sqs, beta2)
+        torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1 - beta2)
+        del grads  # each temporary list is as large as the model: hold at most two at once
+        denominators = torch._foreach_div(exp_avg_sqs, correction2)
+        torch._foreach_sqrt_(denominators)
+        torch._foreach_add_(denominators, group['eps'])
+        updates = torch._foreach_div(exp_avgs, correction1)
+        torch._foreach_div_(updates, denominators)
+        del denominators
+        torch._foreach_add_(updates, params, alpha=group['weight_decay'])
+        if group['weight_decay'] != 0 or group['use_nvlamb']:
+            param_norms = torch.stack(torch._foreach_norm(params))
+            update_norms = torch.stack(torch._foreach_norm(updates))
+            usable = (param_norms > 0) & (update_norms > 0)
+            trust = torch.where(usable, param_norms / update_norms, torch.ones_like(param_norms))
+            torch._foreach_mul_(updates, list(trust.unbind()))
+        torch._foreach_add_(params, updates, alpha=-group['lr'])
