@@ -20,12 +20,13 @@ for its arithmetic or for its memory traffic. The distance from the floor is mea
 """
 from dataclasses import dataclass
 
+from waveglow.model import UPSAMPLE_KERNEL, UPSAMPLE_STRIDE
+
 # bytes per weight and per activation element; bf16 autocast keeps fp32 master weights but reads bf16 copies
 PRECISION_BYTES = {'fp32': (4, 4), 'bf16': (2, 2), 'int8': (1, 4)}
 PEAK_KEY = {'fp32': 'fp32_gflops', 'bf16': 'bf16_gflops', 'int8': 'int8_gops'}
 OPTIMIZER_BYTES_PER_PARAM = 4 + 12 + 28   # grad write, clip (read + scale), Adam (see module docstring)
-HOP_LENGTH = 256                          # WaveGlow: audio samples per mel frame (its upsampler's stride)
-UPSAMPLE_KERNEL = 1024
+HOP_LENGTH = UPSAMPLE_STRIDE              # WaveGlow: audio samples per mel frame
 
 
 @dataclass
@@ -129,7 +130,8 @@ def tacotron2_infer(c, precision, batch, n_symbols, n_steps):
     decoder = _tacotron2_decoder_step(c, batch, n_symbols).repeated(n_steps)
     return [_tacotron2_encoder(c, batch, n_symbols).inference('encoder', precision, batch * n_symbols),
             decoder.inference('decoder', precision, batch * n_steps * c['n_mel_channels'], weight_reads=n_steps),
-            _tacotron2_postnet(c, batch, n_steps).inference('postnet', precision, 2 * batch * n_steps * c['n_mel_channels'])]
+            _tacotron2_postnet(c, batch, n_steps).inference('postnet', precision,
+                                                            2 * batch * n_steps * c['n_mel_channels'])]
 
 
 def tacotron2_train(c, precision, batch, n_symbols, n_frames):
@@ -169,13 +171,16 @@ def _waveglow_upsample(c, batch, n_frames):
 
 def waveglow_infer(c, precision, batch, n_frames):
     n_samples = batch * n_frames * HOP_LENGTH
-    return [_waveglow_upsample(c, batch, n_frames).inference('upsample', precision, batch * n_frames * c['n_mel_channels']),
-            _waveglow_flows(c, batch, n_frames * HOP_LENGTH // c['n_group']).inference('flows', precision, 2 * n_samples)]
+    mel = batch * n_frames * c['n_mel_channels']
+    flows = _waveglow_flows(c, batch, n_frames * HOP_LENGTH // c['n_group'])
+    return [_waveglow_upsample(c, batch, n_frames).inference('upsample', precision, mel),
+            flows.inference('flows', precision, 2 * n_samples)]
 
 
 def waveglow_train(c, precision, batch, n_samples):
     n_frames = -(-n_samples // HOP_LENGTH)
-    return [_waveglow_upsample(c, batch, n_frames).training('upsample', precision, batch * n_frames * c['n_mel_channels']),
+    mel = batch * n_frames * c['n_mel_channels']
+    return [_waveglow_upsample(c, batch, n_frames).training('upsample', precision, mel),
             _waveglow_flows(c, batch, n_samples // c['n_group']).training('flows', precision, 2 * batch * n_samples)]
 
 
@@ -225,6 +230,3 @@ def fastpitch_train(c, precision, batch, n_symbols, n_frames):
     return [_fastpitch_symbols(c, batch, n_symbols).training('encoder+predictors', precision, 3 * batch * n_symbols),
             _fastpitch_frames(c, batch, n_frames).training('decoder', precision, 2 * mel)]
 
-
-def total(phases):
-    return sum(p.flops for p in phases), sum(p.bytes for p in phases)

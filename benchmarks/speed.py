@@ -277,7 +277,8 @@ def parse_args(argv=None):
                         help='comma-separated devices (default: cpu, and cuda when present)')
     parser.add_argument('--ceilings', default=None,
                         help='JSON from `python -m benchmarks.ceilings --json` (or an earlier --json of this '
-                             'command) to use instead of measuring the ceilings now, e.g. ones taken on a quiet machine')
+                             'command) to use instead of measuring the ceilings now, e.g. ones taken on a quiet '
+                             'machine')
     args = parser.parse_args(argv)
     args.cases = args.cases.split(',')
     unknown = [name for name in args.cases if name not in CASES]

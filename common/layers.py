@@ -45,14 +45,6 @@ def lstm_update(gates, cell):
     return out_gate * torch.tanh(cell), cell
 
 
-def conv_columns(x, kernel_size, padding=0, dilation=1):
-    """im2col of a channels-last signal for a stride-1, zero-padded Conv1d: (B, T_in, C) -> (B, T_out, k * C),
-    tap-major (columns i * C .. (i + 1) * C - 1 hold what tap i reads). Autograd-friendly: no in-place writes."""
-    padded = F.pad(x, (0, 0, padding, padding))
-    n_out = padded.size(1) - dilation * (kernel_size - 1)
-    return torch.cat([padded[:, i * dilation:i * dilation + n_out] for i in range(kernel_size)], dim=2)
-
-
 class ChannelsLastConv1d(nn.Conv1d):
     """Conv1d (stride 1, zero padding, groups 1) on channels-last signals: (B, T, C_in) -> (B, T_out, C_out).
 

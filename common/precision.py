@@ -13,8 +13,9 @@ import warnings
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
-from common.layers import conv_columns, lstm_update
+from common.layers import lstm_update
 
 PRECISIONS = ('fp32', 'bf16', 'int8')
 # Smaller layers stay fp32: quantizing their input each call costs more than the int8 product saves, and they include
@@ -68,6 +69,14 @@ class Int8Linear(nn.Module):
         return y.view(*x.shape[:-1], self.out_features)
 
 
+def _conv_columns(x, kernel_size, padding=0, dilation=1):
+    """im2col of a channels-last signal for a stride-1, zero-padded Conv1d: (B, T_in, C) -> (B, T_out, k * C),
+    tap-major (columns i * C .. (i + 1) * C - 1 hold what tap i reads)."""
+    padded = F.pad(x, (0, 0, padding, padding))
+    n_out = padded.size(1) - dilation * (kernel_size - 1)
+    return torch.cat([padded[:, i * dilation:i * dilation + n_out] for i in range(kernel_size)], dim=2)
+
+
 class Int8Conv1d(nn.Module):
     """Inference stand-in for nn.Conv1d (stride 1, groups 1, zero padding): the kernel taps are laid side by side
     (time-major im2col) so that the convolution is one int8 matrix product over all positions.
@@ -90,7 +99,7 @@ class Int8Conv1d(nn.Module):
     def forward(self, x):
         frames = (x if self.channels_last else x.transpose(1, 2)).float()  # (B, T, C_in)
         columns = (frames if self.kernel_size == 1 and self.padding == 0
-                   else conv_columns(frames, self.kernel_size, self.padding, self.dilation))
+                   else _conv_columns(frames, self.kernel_size, self.padding, self.dilation))
         y = torch.ops.quantized.linear_dynamic(columns.reshape(-1, columns.size(2)), self.packed, False)
         y = y.view(x.size(0), columns.size(1), self.out_channels)
         return y if self.channels_last else y.transpose(1, 2)
