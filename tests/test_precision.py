@@ -165,6 +165,17 @@ def test_quantize_int8_default_threshold_covers_the_big_layers_only():
     assert type(quantized.decoder.attention_rnn) is not nn.LSTMCell
 
 
+def _fp32_and_reduced(model, mode, run):
+    """run(model) in fp32 and at `mode` (int8: on a quantized copy), each seeded alike (Tacotron 2's prenet
+    dropout stays on at inference and must draw the same masks)."""
+    def outputs(m, run_mode):
+        torch.manual_seed(5)
+        with torch.no_grad(), precision.autocast(run_mode):
+            return run(m)
+    reduced_model = precision.quantize_int8(model, TEST_MIN_WEIGHTS) if mode == 'int8' else model
+    return outputs(model, 'fp32'), outputs(reduced_model, mode)
+
+
 @pytest.mark.filterwarnings('ignore:Tacotron2. 1 of 1 inputs reached max_decoder_steps')  # 30 steps are wanted
 @pytest.mark.parametrize('mode', ['int8', 'bf16'])
 def test_tacotron2_mel_l1_is_small(mode):
@@ -172,15 +183,8 @@ def test_tacotron2_mel_l1_is_small(mode):
     config.update(max_decoder_steps=30, decoder_no_early_stopping=True)
     model = models.get_model('Tacotron2', config, 'cpu').eval()
     text, lengths = _symbols()
-
-    def mel(m, run_mode):
-        torch.manual_seed(5)  # the prenet's dropout stays on at inference: same masks for both runs
-        with torch.no_grad(), precision.autocast(run_mode):
-            return m.infer(text, lengths)[0]
-
-    expected = mel(model, 'fp32')
-    test_model = precision.quantize_int8(model, TEST_MIN_WEIGHTS) if mode == 'int8' else model
-    l1 = precision.mel_l1(expected, mel(test_model, mode))
+    expected, got = _fp32_and_reduced(model, mode, lambda m: m.infer(text, lengths)[0])
+    l1 = precision.mel_l1(expected, got)
     assert 0 < l1 < 0.01, f'{mode} mel L1 {l1} (mean |mel| {expected.abs().mean():.3f})'
 
 
@@ -189,14 +193,8 @@ def test_fastpitch_mel_l1_is_small(mode):
     model = models.get_model('FastPitch', tiny_config('FastPitch'), 'cpu').eval()
     text, lengths = _symbols()
     durations = torch.full_like(text, 3)
-
-    def mel(m, run_mode):
-        with torch.no_grad(), precision.autocast(run_mode):
-            return m.infer(text, lengths, dur_tgt=durations)[0]
-
-    expected = mel(model, 'fp32')
-    test_model = precision.quantize_int8(model, TEST_MIN_WEIGHTS) if mode == 'int8' else model
-    l1 = precision.mel_l1(expected, mel(test_model, mode))
+    expected, got = _fp32_and_reduced(model, mode, lambda m: m.infer(text, lengths, dur_tgt=durations)[0])
+    l1 = precision.mel_l1(expected, got)
     assert 0 < l1 < 0.02, f'{mode} mel L1 {l1} (mean |mel| {expected.abs().mean():.3f})'
 
 
@@ -209,14 +207,7 @@ def test_waveglow_sigma0_snr_is_high(mode):
             wn.end.bias.normal_(std=0.1)
     model = model.remove_weightnorm(model).eval()
     mel = torch.randn(1, 80, 8)
-
-    def audio(m, run_mode):
-        with torch.no_grad(), precision.autocast(run_mode):
-            return m.infer(mel, sigma=0.0)
-
-    expected = audio(model, 'fp32')
-    test_model = precision.quantize_int8(model, TEST_MIN_WEIGHTS) if mode == 'int8' else model
-    snr = precision.snr_db(expected, audio(test_model, mode))
+    snr = precision.snr_db(*_fp32_and_reduced(model, mode, lambda m: m.infer(mel, sigma=0.0)))
     assert 30 < snr < float('inf'), f'{mode} SNR {snr:.1f} dB'
 
 
