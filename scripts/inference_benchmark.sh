@@ -8,8 +8,9 @@
 # Environment (defaults in brackets): FASTPITCH [output/checkpoint_FastPitch_last.pt] or TACOTRON2 (wins when
 # set), WAVEGLOW [output/checkpoint_WaveGlow_last.pt; set but empty: Griffin-Lim], PHRASES
 # [phrases/benchmark_8_128.tsv], BS_SEQUENCE ["1 4 8"], PRECISIONS ["fp16 fp32"; fp16 means --amp, which is
-# bfloat16 on the CPU; int8 quantizes every model given, CPU only], REPEATS [100 passes over the phrases], DEVICE [cuda where torch sees a GPU, else cpu],
-# TORCHSCRIPT [false], RESULTS_DIR [output/latency]. Extra arguments go to inference.py as they are.
+# bfloat16 on the CPU; int8 quantizes every model given, CPU only], REPEATS [100 passes over the phrases], DEVICE
+# [cuda where torch sees a GPU, else cpu], TORCHSCRIPT [false], RESULTS_DIR [output/latency]. Extra arguments go
+# to inference.py as they are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
