@@ -13,17 +13,11 @@
 # PYTHON (python). The run resumes from OUTPUT_DIR's last FastPitch checkpoint when there is one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/train_common.sh
 
-: "${AMP:=false}"
-: "${NUM_GPUS:=1}"
 : "${BS:=32}"
 : "${GRAD_ACCUMULATION:=$(( 256 / (BS * NUM_GPUS) > 0 ? 256 / (BS * NUM_GPUS) : 1 ))}"
 : "${EPOCHS:=1500}"
-: "${OUTPUT_DIR:=output}"
-: "${DATASET_PATH:=data/LJSpeech-1.1}"
-: "${FILELISTS_DIR:=filelists}"
-: "${PREFIX:=ljs}"
-: "${PYTHON:=python}"
 
 GLOBAL_BATCH=$(( BS * GRAD_ACCUMULATION * NUM_GPUS ))
 if (( GLOBAL_BATCH != 256 )); then
@@ -41,6 +35,4 @@ ARGS=(-m FastPitch -o "$OUTPUT_DIR" --log-file "$OUTPUT_DIR/nvlog_fastpitch.json
       -bs "$BS" --gradient-accumulation-steps "$GRAD_ACCUMULATION")
 if [[ "$AMP" == true ]]; then ARGS+=(--amp); fi
 
-LAUNCH=("$PYTHON")
-if (( NUM_GPUS > 1 )); then LAUNCH+=(-m multiproc --nproc "$NUM_GPUS"); fi
-exec "${LAUNCH[@]}" train.py "${ARGS[@]}" "$@"
+launch_train "${ARGS[@]}" "$@"

@@ -12,16 +12,10 @@
 # PYTHON (python). The run resumes from OUTPUT_DIR's last WaveGlow checkpoint when there is one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/train_common.sh
 
-: "${AMP:=false}"
-: "${NUM_GPUS:=1}"
 : "${GRAD_ACCUMULATION:=1}"
 : "${EPOCHS:=1001}"
-: "${OUTPUT_DIR:=output}"
-: "${DATASET_PATH:=data/LJSpeech-1.1}"
-: "${FILELISTS_DIR:=filelists}"
-: "${PREFIX:=ljs}"
-: "${PYTHON:=python}"
 
 ARGS=(-m WaveGlow -o "$OUTPUT_DIR" --log-file "$OUTPUT_DIR/nvlog_waveglow.json"
       --tensorboard "$OUTPUT_DIR/tensorboard/waveglow" --resume-from-last
@@ -36,6 +30,4 @@ else
     ARGS+=(-bs "${BS:-4}" --grad-clip-thresh 3.4028234663852886e+38)
 fi
 
-LAUNCH=("$PYTHON")
-if (( NUM_GPUS > 1 )); then LAUNCH+=(-m multiproc --nproc "$NUM_GPUS"); fi
-exec "${LAUNCH[@]}" train.py "${ARGS[@]}" "$@"
+launch_train "${ARGS[@]}" "$@"
