@@ -18,18 +18,12 @@ import json
 import torch
 
 import models
-from benchmarks.speed import N_SYMBOLS, SENTENCE
+from benchmarks.speed import N_SYMBOLS, sentence_ids
 from common import precision as precisions
-from common.text import text_to_sequence
 
 WAVEGLOW_FRAMES = 200
 TACOTRON2_STEPS = 200
 SEED = 0
-
-
-def _text(n_symbols=N_SYMBOLS):
-    ids = torch.tensor([text_to_sequence(SENTENCE, ['english_cleaners'])[:n_symbols]])
-    return ids, torch.tensor([ids.size(1)])
 
 
 def _outputs(model, run, precision):
@@ -40,32 +34,29 @@ def _outputs(model, run, precision):
         return run(model).float()
 
 
-def _mel_cost(model, precision, run):
-    reference = _outputs(model, run, 'fp32')
-    return {'metric': 'mel L1', 'value': precisions.mel_l1(reference, _outputs(model, run, precision)),
-            'scale': reference.abs().mean().item()}
+def _mel_l1(reference, output):
+    return {'metric': 'mel L1', 'value': precisions.mel_l1(reference, output), 'scale': reference.abs().mean().item()}
 
 
-def tacotron2_cost(model, precision):
-    text, lengths = _text()
-    return _mel_cost(model, precision, lambda m: m.infer(text, lengths)[0])
+def _snr(reference, output):
+    return {'metric': 'SNR dB', 'value': precisions.snr_db(reference, output)}
 
 
-def fastpitch_cost(model, precision, durations=None):
-    """Mel L1 with the same durations in both runs (the fp32 model's prediction unless given), so that the frames
-    line up: a duration rounded the other way would shift every later frame."""
-    text, lengths = _text()
+def tacotron2_run(text, lengths):
+    return lambda model: model.infer(text, lengths)[0]
+
+
+def fastpitch_run(model, text, lengths, durations=None):
+    """FastPitch synthesis with the same durations at every precision (the fp32 model's prediction unless given), so
+    that the frames line up: a duration rounded the other way would shift every later frame."""
     if durations is None:
         with torch.no_grad():
             durations = model.eval().infer(text, lengths)[2]
-    return _mel_cost(model, precision, lambda m: m.infer(text, lengths, dur_tgt=durations)[0])
+    return lambda m: m.infer(text, lengths, dur_tgt=durations)[0]
 
 
-def waveglow_cost(model, precision, mel):
-    def audio(m):
-        return m.infer(mel, sigma=0.0)
-    return {'metric': 'SNR dB', 'value': precisions.snr_db(_outputs(model, audio, 'fp32'),
-                                                           _outputs(model, audio, precision))}
+def waveglow_run(mel):
+    return lambda model: model.infer(mel, sigma=0.0)
 
 
 def _default_models():
@@ -83,23 +74,29 @@ def _default_models():
 
 
 def measure(precision_list, fastpitch_path=None, waveglow_path=None):
-    """{case: {precision: cost}} for the default-size models and the given checkpoints."""
+    """{case: {precision: cost}} for the default-size models and the given checkpoints; each case's fp32 output is
+    computed once and compared with each precision's."""
     tacotron2, fastpitch, waveglow = _default_models()
+    text, lengths = sentence_ids(torch.device('cpu'))
     mel = torch.randn(1, waveglow.n_mel_channels, WAVEGLOW_FRAMES, generator=torch.Generator().manual_seed(SEED))
-    cases = {'tacotron2 (default size, random)': lambda p: tacotron2_cost(tacotron2, p),
-             'fastpitch (default size, random)': lambda p: fastpitch_cost(fastpitch, p, torch.full((1, N_SYMBOLS), 5)),
-             'waveglow 512 (default size, random)': lambda p: waveglow_cost(waveglow, p, mel)}
+    cases = {  # name: (model, run, cost)
+        'tacotron2 (default size, random)': (tacotron2, tacotron2_run(text, lengths), _mel_l1),
+        'fastpitch (default size, random)': (
+            fastpitch, fastpitch_run(fastpitch, text, lengths, torch.full((1, N_SYMBOLS), 5)), _mel_l1),
+        'waveglow 512 (default size, random)': (waveglow, waveglow_run(mel), _snr)}
     if fastpitch_path:
         trained_fastpitch = models.load_model_from_checkpoint('FastPitch', fastpitch_path, 'cpu')
-        cases[f'fastpitch ({fastpitch_path})'] = lambda p: fastpitch_cost(trained_fastpitch, p)
+        cases[f'fastpitch ({fastpitch_path})'] = (
+            trained_fastpitch, fastpitch_run(trained_fastpitch, text, lengths), _mel_l1)
     if waveglow_path:
         trained_waveglow = models.load_model_from_checkpoint('WaveGlow', waveglow_path, 'cpu')
-        source = (_outputs(trained_fastpitch, lambda m: m.infer(*_text())[0], 'fp32') if fastpitch_path
+        source = (_outputs(trained_fastpitch, lambda m: m.infer(text, lengths)[0], 'fp32') if fastpitch_path
                   else torch.randn(1, trained_waveglow.n_mel_channels, WAVEGLOW_FRAMES))
-        cases[f'waveglow ({waveglow_path})'] = lambda p: waveglow_cost(trained_waveglow, p, source)
+        cases[f'waveglow ({waveglow_path})'] = (trained_waveglow, waveglow_run(source), _snr)
     results = {}
-    for name, cost in cases.items():
-        results[name] = {p: cost(p) for p in precision_list}
+    for name, (model, run, cost) in cases.items():
+        reference = _outputs(model, run, 'fp32')
+        results[name] = {p: cost(reference, _outputs(model, run, p)) for p in precision_list}
         for p, r in results[name].items():
             scale = f" (mean |mel| {r['scale']:.3f})" if 'scale' in r else ''
             print(f"{name:<60} {p:<5} {r['metric']} {r['value']:.4g}{scale}", flush=True)

@@ -30,6 +30,7 @@ import waveglow
 from benchmarks import ceilings, floors
 from common import precision as precisions
 from common.text import text_to_sequence
+from common.training import build_optimizer, split_loss_output
 
 REFERENCE_FILE = Path(__file__).resolve().parents[2] / 'shared' / 'reference' / 'baseline_cpu_reference.json'
 REPEATS = 3
@@ -37,6 +38,7 @@ REPEATS = 3
 SENTENCE = ('Every benchmark here reads the same plain sentence, long enough that the attention has real work to do '
             'across one hundred and twenty eight symbols.')
 N_SYMBOLS = 128
+ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8  # torch's Adam defaults, which the reference's baseline used
 
 
 @dataclass
@@ -67,7 +69,7 @@ def _build(model_name, device, **overrides):
     return config, models.get_model(model_name, config, device)
 
 
-def _symbols(device, batch=1, length=N_SYMBOLS):
+def sentence_ids(device, batch=1, length=N_SYMBOLS):
     ids = text_to_sequence(SENTENCE, ['english_cleaners'])
     if len(ids) < length:
         raise ValueError(f'benchmark sentence has {len(ids)} symbols, fewer than {length}')
@@ -89,7 +91,7 @@ def _inference(model, precision, device, call):
 def t2_infer(device, precision, quick):
     n_steps = 30 if quick else 600
     config, model = _build('Tacotron2', device, max_decoder_steps=n_steps, decoder_no_early_stopping=True)
-    text, lengths = _symbols(device)
+    text, lengths = sentence_ids(device)
     run = _inference(model, precision, device, lambda m: m.infer(text, lengths))
     return Workload(run, run, n_steps, config, {'batch': 1, 'n_symbols': N_SYMBOLS, 'n_steps': n_steps},
                     f'batch 1, {N_SYMBOLS} symbols, {n_steps} decoder steps (no early stopping)')
@@ -110,7 +112,7 @@ def _waveglow_infer(device, precision, quick, n_channels):
 
 def fp10_infer(device, precision, quick):
     config, model = _build('FastPitch', device)
-    text, lengths = _symbols(device)
+    text, lengths = sentence_ids(device)
     durations = torch.full_like(text, 5)
     run = _inference(model, precision, device, lambda m: m.infer(text, lengths, dur_tgt=durations))
     return Workload(run, run, 5 * N_SYMBOLS, config, {'batch': 1, 'n_symbols': N_SYMBOLS, 'n_frames': 5 * N_SYMBOLS},
@@ -119,13 +121,13 @@ def fp10_infer(device, precision, quick):
 
 def _training_step(model, optimizer, loss_fn, inputs, targets, clip, precision, device):
     """One step as the reference's train.py takes it; loss_fn returns the loss (first item of a tuple).
-    The optimizers are torch's fused Adam: the reference's update rule, one kernel instead of a per-tensor loop."""
+    The optimizer is train.py's Adam (common/training.build_optimizer: torch's fused Adam, the reference's update
+    rule in one kernel instead of a per-tensor loop)."""
     model.train()
 
     def step():
         with precisions.autocast(precision, device.type):
-            loss = loss_fn(model(inputs), targets)
-            loss = loss[0] if isinstance(loss, tuple) else loss
+            loss, _ = split_loss_output(loss_fn(model(inputs), targets))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         optimizer.step()
@@ -141,7 +143,7 @@ def t2_train(device, precision, quick):
     mel = torch.randn(batch, config['n_mel_channels'], n_frames, device=device)
     gate = torch.zeros(batch, n_frames, device=device)
     gate[:, -1] = 1.0
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-6, fused=True)
+    optimizer = build_optimizer('adam', model.parameters(), 1e-3, 1e-6, ADAM_BETAS, ADAM_EPS)
     step = _training_step(model, optimizer, tacotron2.Tacotron2Loss(),
                           (text, text_lengths, mel, n_text, torch.full((batch,), n_frames, device=device)),
                           (mel, gate), 1.0, precision, device)
@@ -156,7 +158,7 @@ def wg256_train(device, precision, quick):
     n_frames = -(-n_samples // floors.HOP_LENGTH)
     mel = torch.randn(batch, config['n_mel_channels'], n_frames, device=device)
     audio = torch.rand(batch, n_samples, device=device) - 0.5
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4, fused=True)
+    optimizer = build_optimizer('adam', model.parameters(), 1e-4, 0.0, ADAM_BETAS, ADAM_EPS)
     step = _training_step(model, optimizer, waveglow.WaveGlowLoss(sigma=1.0), (mel, audio), audio, 3.4e38,
                           precision, device)
     return Workload(step, step, batch * n_samples, config, {'batch': batch, 'n_samples': n_samples},
@@ -172,7 +174,7 @@ def fp10_train(device, precision, quick):
     mel = torch.randn(batch, config['n_mel_channels'], n_frames, device=device)
     durations = torch.full((batch, n_text), duration, device=device)
     pitch = torch.randn(batch, n_text, device=device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.1, betas=(0.9, 0.98), eps=1e-9, weight_decay=1e-6, fused=True)
+    optimizer = build_optimizer('adam', model.parameters(), 0.1, 1e-6, (0.9, 0.98), 1e-9)
     inputs = [text, lengths, mel, torch.full((batch,), n_frames, device=device), durations, lengths, pitch]
     step = _training_step(model, optimizer, fastpitch.FastPitchLoss(), inputs, [mel, durations, lengths, pitch],
                           1000.0, precision, device)

@@ -106,8 +106,9 @@ class Int8Conv1d(nn.Module):
 
 
 class Int8LSTMCell(nn.Module):
-    """Inference stand-in for nn.LSTMCell: one int8 product per step, [input, hidden] against [W_ih | W_hh]
-    (a batch-1 decoder step streams the weights once instead of twice, and quantizes one input instead of two)."""
+    """Inference stand-in for nn.LSTMCell: one int8 product per step, [input, hidden] against [W_ih | W_hh], so one
+    input quantization and one call instead of two of each (Tacotron 2 decoding 303 -> 386-433 frames/s against
+    torch's quantized LSTMCell, docs/performance.md)."""
 
     def __init__(self, cell):
         super().__init__()
