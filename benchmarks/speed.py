@@ -30,7 +30,7 @@ import waveglow
 from benchmarks import ceilings, floors
 from common import precision as precisions
 from common.text import text_to_sequence
-from common.training import build_optimizer, split_loss_output
+from common.training import GradientStep, build_optimizer, resolve_precision, split_loss_output
 
 REFERENCE_FILE = Path(__file__).resolve().parents[2] / 'shared' / 'reference' / 'baseline_cpu_reference.json'
 REPEATS = 3
@@ -120,18 +120,19 @@ def fp10_infer(device, precision, quick):
 
 
 def _training_step(model, optimizer, loss_fn, inputs, targets, clip, precision, device):
-    """One step as the reference's train.py takes it; loss_fn returns the loss (first item of a tuple).
+    """One optimizer step as train.py takes it: forward and loss under its autocast, then common/training.GradientStep
+    (backward, clip_grad_norm_, optimizer step, zero_grad(set_to_none=True)), the reference's step definition.
     The optimizer is train.py's Adam (common/training.build_optimizer: torch's fused Adam, the reference's update
     rule in one kernel instead of a per-tensor loop)."""
     model.train()
+    amp = resolve_precision(device, precision == 'bf16', 'bf16')
+    stepper = GradientStep(model, optimizer, amp, accumulation_steps=1, grad_clip_thresh=clip, max_nonfinite_steps=1)
 
     def step():
-        with precisions.autocast(precision, device.type):
+        with amp.autocast():
             loss, _ = split_loss_output(loss_fn(model(inputs), targets))
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        stepper.backward(loss, last_micro_batch=True)
+        stepper.step(loss.item())
     return step
 
 
