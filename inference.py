@@ -1,12 +1,14 @@
 """Text to speech from checkpoints, with latency measurements.
 
-    python inference.py -i phrases/phrase.txt -o output/audio --fastpitch FP.pt --waveglow WG.pt
+    python inference.py -i phrases/phrase.txt -o output/audio --GENERATOR G.pt [--VOCODER V.pt]
 
-A mel generator (--tacotron2 or --fastpitch) turns each input line into a mel spectrogram and a vocoder turns it
-into audio: WaveGlow (+ denoiser) with --waveglow, Griffin-Lim otherwise. Each line becomes one 16-bit WAV file at
---sampling-rate, named audio_<k>.wav with k the 0-based line of the input (see common/text_batching.py). Lines are
-split into sentences, the sentences of all lines are synthesized in length-sorted batches of --batch-size, and each
-line's sentences are joined again with a short pause; every sentence ends with a 10 ms fade-out.
+A mel generator turns each input line into a mel spectrogram and a vocoder turns it into audio; without a vocoder
+checkpoint, Griffin-Lim does. The checkpoint flags and each model's own synthesis flags come from the model specs
+(models.py, common/model_spec.py): --tacotron2 or --fastpitch, then --waveglow, today. Each line becomes one 16-bit
+WAV file at --sampling-rate, named audio_<k>.wav with k the 0-based line of the input (see
+common/text_batching.py). Lines are split into sentences, the sentences of all lines are synthesized in
+length-sorted batches of --batch-size, and each line's sentences are joined again with a short pause; every
+sentence ends with a 10 ms fade-out.
 
 Every batch is one measured run (--repeats passes over the input); the summary is printed as a table and, with
 the per-run numbers, written as JSON lines to --log-file (default <output>/nvlog_infer.json). The statistics are
@@ -18,7 +20,6 @@ quantization (common/precision.py), on the CPU only. Model sizes, the mel size i
 (the audio flags' --n-mel-channels is not used); --sampling-rate and the STFT flags serve Griffin-Lim and the WAVs.
 """
 import argparse
-import math
 import sys
 import warnings
 from pathlib import Path
@@ -30,29 +31,19 @@ import models
 from common import latency, precision
 from common.audio import AudioError, save_wav
 from common.checkpoint import CheckpointError
+from common.cli import ArgumentParser
 from common.data_args import add_audio_args, add_text_args, stft_kwargs
 from common.logger import Logger
-from common.stft import LOG_CLIP, TacotronSTFT
-from common.text import text_to_sequence
-from common.text_batching import (MAX_PIECE_CHARS, PhraseFileError, length_sorted_batches, pad_sequences,
-                                  read_phrases, split_into_pieces)
-from waveglow.denoiser import Denoiser
-from waveglow.model import UPSAMPLE_STRIDE
+from common.model_spec import GENERATOR, VOCODER
+from common.stft import TacotronSTFT
+from common.text_batching import (MAX_PIECE_CHARS, SILENT_MEL, PhraseFileError, join_pieces, length_sorted_batches,
+                                  pad_sequences, pieces_by_phrase, plan_pieces, read_phrases)
+from common.training import resolve_precision
 
 FADE_OUT_S = 0.01
 SENTENCE_PAUSE_S = 0.2
-SILENT_MEL = math.log(LOG_CLIP)  # log-mel value of silence, for the pauses in saved mels
 MIN_VOCODER_FRAMES = 4  # the STFTs of Griffin-Lim and the denoiser need more than filter_length / 2 samples
 DEFAULT_LOG_NAME = 'nvlog_infer.json'
-INT8_MODELS = ('tacotron2', 'fastpitch', 'waveglow')
-
-# Submodules that --torchscript tries to script (ModuleLists element by element); the rest stays eager, because
-# the autoregressive decoder loop, the length regulator and the flows are Python control flow.
-SCRIPT_CANDIDATES = {
-    'Tacotron2': ('encoder', 'postnet'),
-    'FastPitch': ('encoder', 'decoder', 'duration_predictor', 'pitch_predictor'),
-    'WaveGlow': ('WN',),
-}
 
 
 class InferenceError(ValueError):
@@ -60,43 +51,22 @@ class InferenceError(ValueError):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description='Synthesize speech from text with Tacotron 2 or FastPitch and '
-                                                 'WaveGlow (or Griffin-Lim), and measure latency')
+    parser = ArgumentParser(prog='inference.py', description='Synthesize speech from text with a mel generator and a '
+                                                             'vocoder (or Griffin-Lim), and measure latency')
     io = parser.add_argument_group('input and output')
     io.add_argument('-i', '--input', required=True,
                     help='Text file, one phrase per line, or a .tsv file with a "text" column')
     io.add_argument('-o', '--output', help='Folder for the WAV files (none written without it)')
     io.add_argument('--log-file', help=f'JSON-lines log (default: <output>/{DEFAULT_LOG_NAME}, none without -o)')
     io.add_argument('--save-mels', action='store_true', help='Also save each line\'s mel as <name>_mel.pt')
-
-    checkpoints = parser.add_argument_group('models')
-    generator = checkpoints.add_mutually_exclusive_group(required=True)
-    generator.add_argument('--tacotron2', help='Tacotron 2 checkpoint (mel generator)')
-    generator.add_argument('--fastpitch', help='FastPitch checkpoint (mel generator)')
-    checkpoints.add_argument('--waveglow', help='WaveGlow checkpoint (vocoder); Griffin-Lim without it')
-    checkpoints.add_argument('--allow-pickle', action='store_true',
-                             help='Read checkpoints that hold pickled objects (NVIDIA/waveglow); trusted files only')
-    checkpoints.add_argument('--wn-channels', type=int,
-                             help='Accepted for the reference scripts; the size is read from the checkpoint')
+    add_checkpoint_args(parser.add_argument_group('models'))
+    for spec in models.MODELS.values():
+        spec.add_inference_args(parser)
 
     synthesis = parser.add_argument_group('synthesis')
-    synthesis.add_argument('--sigma-infer', type=float, default=0.9, help='Standard deviation of WaveGlow\'s noise')
-    synthesis.add_argument('--denoising-strength', type=float, default=0.01,
-                           help='Strength of the WaveGlow denoiser (0 switches it off)')
-    synthesis.add_argument('--max-decoder-steps', type=int,
-                           help='Tacotron 2 decoder step limit (default: the checkpoint\'s)')
     synthesis.add_argument('--max-piece-chars', type=int, default=MAX_PIECE_CHARS,
                            help='Sentences longer than this are split at clause breaks')
-    synthesis.add_argument('--seed', type=int, default=1234, help='Seed of the noise (WaveGlow, Tacotron 2 prenet)')
-
-    fastpitch = parser.add_argument_group('FastPitch controls')
-    fastpitch.add_argument('--pace', type=float, default=1.0, help='Speaking rate (above 1: faster)')
-    fastpitch.add_argument('--pitch-transform-flatten', action='store_true', help='Flatten the pitch')
-    fastpitch.add_argument('--pitch-transform-invert', action='store_true', help='Invert the pitch around its mean')
-    fastpitch.add_argument('--pitch-transform-amplify', type=float, default=1.0, metavar='F',
-                           help='Scale the pitch\'s deviation from its mean')
-    fastpitch.add_argument('--pitch-transform-shift', type=float, default=0.0, metavar='HZ',
-                           help='Raise (or lower) the pitch by HZ')
+    synthesis.add_argument('--seed', type=int, default=1234, help='Seed of the models\' noise and dropout')
 
     runtime = parser.add_argument_group('runtime')
     runtime.add_argument('-bs', '--batch-size', type=int, default=8, help='Sentences per batch')
@@ -105,8 +75,9 @@ def build_parser():
     device.add_argument('--cuda', action='store_true', help='Run on the GPU (an error where none is found)')
     runtime.add_argument('--amp', '--fp16', '--amp-run', dest='amp', action='store_true',
                          help='Mixed precision: float16 on a GPU, bfloat16 on the CPU')
-    runtime.add_argument('--int8', nargs='+', default=[], choices=INT8_MODELS, metavar='MODEL',
-                         help='Dynamic int8 quantization of these models (any of tacotron2, fastpitch, waveglow): '
+    quantizable = [spec.cli_name for spec in models.MODELS.values() if spec.quantizable]
+    runtime.add_argument('--int8', nargs='+', default=[], choices=quantizable, metavar='MODEL',
+                         help=f'Dynamic int8 quantization of these models (any of {", ".join(quantizable)}): '
                               'faster on the CPU at a measured quality cost (README, Performance); CPU only')
     runtime.add_argument('--torchscript', action='store_true', help='Script the submodules that TorchScript accepts')
     runtime.add_argument('--cudnn-benchmark', action='store_true', help='Let cuDNN pick its fastest algorithms')
@@ -122,28 +93,53 @@ def build_parser():
     return parser
 
 
+def add_checkpoint_args(group):
+    """One checkpoint flag per model: exactly one mel generator, at most one vocoder."""
+    generators = group.add_mutually_exclusive_group(required=True)
+    for spec in models.specs_of_role(GENERATOR):
+        generators.add_argument(spec.inference_flag, metavar='CHECKPOINT', help=f'{spec.name} checkpoint (mel generator)')
+    vocoders = group.add_mutually_exclusive_group()
+    for spec in models.specs_of_role(VOCODER):
+        vocoders.add_argument(spec.inference_flag, metavar='CHECKPOINT',
+                              help=f'{spec.name} checkpoint (vocoder); Griffin-Lim without a vocoder')
+    group.add_argument('--allow-pickle', action='store_true',
+                       help='Read checkpoints that hold pickled objects (of the original NVIDIA repositories); '
+                            'trusted files only')
+
+
+def checkpoint_path(args, spec):
+    return getattr(args, spec.cli_name)
+
+
+def chosen_specs(args):
+    """(generator spec, vocoder spec or None) of the checkpoint flags given."""
+    generator = next(spec for spec in models.specs_of_role(GENERATOR) if checkpoint_path(args, spec))
+    vocoder = next((spec for spec in models.specs_of_role(VOCODER) if checkpoint_path(args, spec)), None)
+    return generator, vocoder
+
+
+def check_model_flags(args, used_specs):
+    """A model's own synthesis flags only go with that model's checkpoint."""
+    for spec in models.MODELS.values():
+        if spec in used_specs:
+            continue
+        actions = spec.add_inference_args(argparse.ArgumentParser(add_help=False))._actions
+        changed = [action.option_strings[0] for action in actions
+                   if action.option_strings and action.dest != 'help' and getattr(args, action.dest) != action.default]
+        if changed:
+            raise InferenceError(f'{", ".join(changed)}: only with {spec.inference_flag}')
+
+
 def check_args(args):
-    positive = {'-bs/--batch-size': args.batch_size, '--repeats': args.repeats, '--pace': args.pace,
+    positive = {'-bs/--batch-size': args.batch_size, '--repeats': args.repeats,
                 '--max-piece-chars': args.max_piece_chars, '--sampling-rate': args.sampling_rate,
                 '--hop-length': args.hop_length}
-    if args.max_decoder_steps is not None:
-        positive['--max-decoder-steps'] = args.max_decoder_steps
     for flag, value in positive.items():
         if not value > 0:
             raise InferenceError(f'{flag} must be positive, got {value}')
-    for flag, value in {'--warmup-steps': args.warmup_steps, '--sigma-infer': args.sigma_infer,
-                        '--denoising-strength': args.denoising_strength}.items():
-        if value < 0:
-            raise InferenceError(f'{flag} must not be negative, got {value}')
-    fastpitch_only = [flag for flag, used in (
-        ('--pace', args.pace != 1.0), ('--pitch-transform-flatten', args.pitch_transform_flatten),
-        ('--pitch-transform-invert', args.pitch_transform_invert),
-        ('--pitch-transform-amplify', args.pitch_transform_amplify != 1.0),
-        ('--pitch-transform-shift', args.pitch_transform_shift != 0.0)) if used]
-    if fastpitch_only and not args.fastpitch:
-        raise InferenceError(f'{", ".join(fastpitch_only)}: only with --fastpitch')
-    if args.max_decoder_steps is not None and not args.tacotron2:
-        raise InferenceError('--max-decoder-steps needs --tacotron2')
+    if args.warmup_steps < 0:
+        raise InferenceError(f'--warmup-steps must not be negative, got {args.warmup_steps}')
+    check_model_flags(args, chosen_specs(args))
     if args.cuda and not torch.cuda.is_available():
         raise InferenceError('--cuda: no CUDA GPU is available')
     for name in args.int8:
@@ -178,87 +174,29 @@ def prepare_output_dir(path):
     return path
 
 
-def load_model(name, path, flag, device, allow_pickle, int8=False):
-    """The model in a checkpoint, as an int8-quantized copy where --int8 names it."""
+def load_synthesizer(spec, args, device):
+    """The spec's generator or vocoder around the checkpoint's model: int8-quantized where --int8 names it,
+    submodules scripted where --torchscript asks."""
+    path = checkpoint_path(args, spec)
     try:
-        model = models.load_model_from_checkpoint(name, path, device, allow_pickle=allow_pickle)
+        model = models.load_model_from_checkpoint(spec.name, path, device, allow_pickle=args.allow_pickle)
     except CheckpointError as error:
-        raise CheckpointError(f'{flag}: {error}') from None
-    return precision.quantize_int8(model) if int8 else model
-
-
-def build_pitch_transform(args):
-    """FastPitch.infer's pitch_transform from the flags, applied in the order flatten, invert, amplify, shift.
-
-    Pitch is normalised there (pitch_hz = pitch * std + mean), so scaling it scales the deviation from the mean."""
-    steps = []
-    if args.pitch_transform_flatten:
-        steps.append(lambda pitch, std: pitch * 0.0)
-    if args.pitch_transform_invert:
-        steps.append(lambda pitch, std: -pitch)
-    if args.pitch_transform_amplify != 1.0:
-        steps.append(lambda pitch, std: pitch * args.pitch_transform_amplify)
-    if args.pitch_transform_shift != 0.0:
-        steps.append(lambda pitch, std: pitch + args.pitch_transform_shift / std)
-    if not steps:
-        return None
-
-    def transform(pitch, lengths, mean, std):
-        for step in steps:
-            pitch = step(pitch, std)
-        return pitch
-    return transform
-
-
-def tacotron2_generator(model, args):
-    if args.max_decoder_steps is not None:
-        model.decoder.max_decoder_steps = args.max_decoder_steps
-
-    def generate(text, lengths):
-        with warnings.catch_warnings():  # reported per input line instead, see report_overruns
-            warnings.filterwarnings('ignore', message='Tacotron2: .*max_decoder_steps')
-            mel, mel_lengths, _ = model.infer(text, lengths)
-        return mel, mel_lengths, model.reached_max_decoder_steps
-    return generate
-
-
-def fastpitch_generator(model, args):
-    pitch_transform = build_pitch_transform(args)
-
-    def generate(text, lengths):
-        mel, mel_lengths, _, _ = model.infer(text, lengths, pace=args.pace, pitch_transform=pitch_transform)
-        return mel, mel_lengths, None
-    return generate
-
-
-GENERATORS = {'Tacotron2': tacotron2_generator, 'FastPitch': fastpitch_generator}
-
-
-class WaveGlowVocoder:
-    def __init__(self, model, sigma, denoising_strength):
-        self.model = model
-        self.sigma = sigma
-        self.strength = denoising_strength
-        self.hop_length = UPSAMPLE_STRIDE
-        self.denoiser = Denoiser(model) if denoising_strength > 0 else None
-        self.description = (f'WaveGlow ({model.WN[0].n_channels} channels, sigma {sigma}, denoising strength '
-                            f'{denoising_strength})')
-
-    def __call__(self, mel, autocast):
-        with autocast:
-            audio = self.model.infer(mel, sigma=self.sigma)
-        if self.denoiser is not None:
-            audio = self.denoiser(audio, strength=self.strength)
-        return audio.float()
+        raise CheckpointError(f'{spec.inference_flag}: {error}') from None
+    if spec.cli_name in args.int8:
+        model = precision.quantize_int8(model)
+    if args.torchscript:
+        report_scripting(spec.name, *script_parts(model, spec.scriptable_parts))
+    return spec.make_synthesizer(model, args, device)
 
 
 class GriffinLimVocoder:
-    """Phase reconstruction from the mel alone: intelligible but phasey; a stand-in where no WaveGlow is given."""
+    """Phase reconstruction from the mel alone: intelligible but phasey; a stand-in where no vocoder is given."""
 
     def __init__(self, args, n_mel_channels, device):
         self.stft = TacotronSTFT(**{**stft_kwargs(args), 'n_mel_channels': n_mel_channels}).to(device)
+        self.n_mel_channels = n_mel_channels
         self.hop_length = args.hop_length
-        self.description = 'Griffin-Lim (no --waveglow given; expect metallic, phasey audio)'
+        self.description = 'Griffin-Lim (no vocoder checkpoint given; expect metallic, phasey audio)'
 
     def __call__(self, mel, autocast):
         audio = self.stft.griffin_lim_from_mel(mel.float())
@@ -290,7 +228,7 @@ def report_scripting(model_name, scripted, failed):
         print(f'--torchscript: {model_name}: scripted {_grouped(scripted)}')
     for target, reason in failed.items():
         print(f'--torchscript: {model_name}: {target} stays eager (TorchScript: {reason.strip()})')
-    print(f'--torchscript: {model_name}: the top-level inference loop stays eager (Python control flow)')
+    print(f'--torchscript: {model_name}: the rest stays eager (Python control flow)')
 
 
 def _grouped(names):
@@ -301,26 +239,40 @@ def _grouped(names):
     return ', '.join(top if count == 1 else f'{top} ({count} modules)' for top, count in counts.items())
 
 
+def load_pipeline(args, device):
+    """(mel generator, vocoder) from the checkpoint flags: the vocoder must take the generator's mel bands."""
+    generator_spec, vocoder_spec = chosen_specs(args)
+    generator = load_synthesizer(generator_spec, args, device)
+    if vocoder_spec is None:
+        vocoder = GriffinLimVocoder(args, generator.n_mel_channels, device)
+    else:
+        vocoder = load_synthesizer(vocoder_spec, args, device)
+        if vocoder.n_mel_channels != generator.n_mel_channels:
+            raise InferenceError(
+                f'{generator_spec.inference_flag} {checkpoint_path(args, generator_spec)} makes '
+                f'{generator.n_mel_channels}-band mels but {vocoder_spec.inference_flag} '
+                f'{checkpoint_path(args, vocoder_spec)} expects {vocoder.n_mel_channels}: they do not belong together')
+    print(f'mel generator: {generator.description} from {checkpoint_path(args, generator_spec)}')
+    print(f'vocoder: {vocoder.description}')
+    return generator, vocoder
+
+
 class Synthesizer:
     """Text ids of one batch -> per-item (mel, audio) trimmed to each item's own length, with the run's timings."""
 
-    def __init__(self, generate, vocoder, device, amp):
-        self.generate = generate
+    def __init__(self, generator, vocoder, device, amp_precision):
+        self.generator = generator
         self.vocoder = vocoder
         self.device = device
-        self.amp_dtype = torch.float16 if device.type == 'cuda' else torch.bfloat16
-        self.amp = amp
-
-    def autocast(self):
-        return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp)
+        self.precision = amp_precision
 
     def __call__(self, sequences):
         text, lengths = pad_sequences(sequences)
         timings = {}
         with latency.timed(self.device, timings, 'latency'):
             text, lengths = text.to(self.device), lengths.to(self.device)
-            with latency.timed(self.device, timings, 'generator_latency'), self.autocast():
-                mel, mel_lengths, overrun = self.generate(text, lengths)
+            with latency.timed(self.device, timings, 'generator_latency'), self.precision.autocast():
+                mel, mel_lengths, overrun = self.generator(text, lengths)
             with latency.timed(self.device, timings, 'vocoder_latency'):
                 audio = self._vocode(mel)
             mel_lengths = mel_lengths.cpu().tolist()
@@ -337,90 +289,12 @@ class Synthesizer:
         missing = MIN_VOCODER_FRAMES - mel.size(2)
         if missing > 0:  # silence after the end; trimmed away again with the item's length
             mel = F.pad(mel, (0, missing), value=SILENT_MEL)
-        return self.vocoder(mel, self.autocast())
-
-
-def fade_out(audio, n_samples):
-    """A linear fade over the last n_samples (all of a shorter clip)."""
-    n = min(n_samples, audio.numel())
-    if n == 0:
-        return audio
-    audio = audio.clone()
-    audio[-n:] *= torch.linspace(1.0, 0.0, n)
-    return audio
-
-
-def join_pieces(pieces, pause_frames, hop_length, fade_samples):
-    """Sentences (mel, audio) of one line -> one (mel, audio), each sentence faded out and followed by a pause of
-    pause_frames (silent mel frames, zero audio) except the last; audio length stays mel frames * hop_length."""
-    mels, audios = [], []
-    for index, (mel, audio) in enumerate(pieces):
-        if index:
-            mels.append(torch.full((mel.size(0), pause_frames), SILENT_MEL))
-            audios.append(torch.zeros(pause_frames * hop_length))
-        mels.append(mel)
-        audios.append(fade_out(audio, fade_samples))
-    return torch.cat(mels, dim=1), torch.cat(audios)
-
-
-def plan_pieces(phrases, args):
-    """(phrase index, symbol ids) of every sentence piece, in input order; unknown characters are reported with
-    the line they are on."""
-    pieces = []
-    for index, phrase in enumerate(phrases):
-        for text in split_into_pieces(phrase.text, args.max_piece_chars):
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter('always')
-                ids = text_to_sequence(text, args.text_cleaners)
-            for warning in caught:
-                print(f'warning: {args.input}:{phrase.line_number}: {warning.message}', file=sys.stderr)
-            if not ids:
-                raise InferenceError(f'{args.input}:{phrase.line_number}: nothing left to speak after cleaning '
-                                     f'{text!r}')
-            pieces.append((index, ids))
-    return pieces
-
-
-def report_overruns(overrun_lines, args, logger, max_steps):
-    for line_number in overrun_lines:
-        print(f'warning: {args.input}:{line_number}: Tacotron 2 reached max_decoder_steps ({max_steps}) before its '
-              'stop gate fired; the audio of this line may be cut short (raise --max-decoder-steps)', file=sys.stderr)
-        logger.log('warning', {'event': 'max_decoder_steps_reached', 'input': args.input, 'line': line_number,
-                               'max_decoder_steps': max_steps})
-
-
-def load_pipeline(args, device):
-    """(generator name, mel generator, vocoder) from the checkpoint flags, scripted where --torchscript asks."""
-    generator_name = 'Tacotron2' if args.tacotron2 else 'FastPitch'
-    generator_flag, generator_path = f'--{generator_name.lower()}', args.tacotron2 or args.fastpitch
-    generator = load_model(generator_name, generator_path, generator_flag, device, args.allow_pickle,
-                           int8=generator_name.lower() in args.int8)
-    n_mel_channels = generator_output_channels(generator)
-    if args.waveglow:
-        waveglow = load_model('WaveGlow', args.waveglow, '--waveglow', device, args.allow_pickle,
-                              int8='waveglow' in args.int8)
-        if waveglow.n_mel_channels != n_mel_channels:
-            raise InferenceError(f'{generator_flag} {generator_path} makes {n_mel_channels}-band mels but --waveglow '
-                                 f'{args.waveglow} expects {waveglow.n_mel_channels}: they do not belong together')
-        channels = waveglow.WN[0].n_channels
-        if args.wn_channels is not None and args.wn_channels != channels:
-            print(f'warning: --wn-channels {args.wn_channels} ignored: the WaveGlow in {args.waveglow} has {channels}',
-                  file=sys.stderr)
-        vocoder = WaveGlowVocoder(waveglow, args.sigma_infer, args.denoising_strength)
-    else:
-        vocoder = GriffinLimVocoder(args, n_mel_channels, device)
-    if args.torchscript:
-        for name, model in ((generator_name, generator), ('WaveGlow', getattr(vocoder, 'model', None))):
-            if model is not None:
-                report_scripting(name, *script_parts(model, SCRIPT_CANDIDATES[name]))
-    print(f'mel generator: {generator_name} from {generator_path}')
-    print(f'vocoder: {vocoder.description}')
-    return generator_name, generator, vocoder
+        return self.vocoder(mel, self.precision.autocast())
 
 
 def measure(synthesize, pieces, batches, args, logger):
     """Synthesize every batch --repeats times (after one unmeasured pass with --include-warmup). Returns the first
-    pass's (mel, audio) and max_decoder_steps flag per piece, and the timings of every run."""
+    pass's (mel, audio) and overrun flag per piece, and the timings of every run."""
     outputs, overrun, runs = [None] * len(pieces), [False] * len(pieces), []
     with torch.inference_mode():
         if args.include_warmup:
@@ -438,16 +312,45 @@ def measure(synthesize, pieces, batches, args, logger):
     return outputs, overrun, runs
 
 
+def report_problems(phrases, pieces, outputs, overrun, generator, args, logger):
+    """Per input line: a generator that hit its length limit, and a sentence that produced no frames."""
+    overrun_lines = sorted({phrases[pieces[i][0]].line_number for i, stopped in enumerate(overrun) if stopped})
+    for line_number in overrun_lines:
+        print(f'warning: {args.input}:{line_number}: {generator.overrun_message}', file=sys.stderr)
+        logger.log('warning', {**generator.overrun_event, 'input': args.input, 'line': line_number})
+    for (phrase_index, _), (mel, _) in zip(pieces, outputs):
+        if mel.size(1) == 0:
+            print(f'warning: {args.input}:{phrases[phrase_index].line_number}: a sentence produced no mel frames',
+                  file=sys.stderr)
+
+
+def write_outputs(output_dir, phrases, pieces, outputs, hop_length, args):
+    pause_frames = round(SENTENCE_PAUSE_S * args.sampling_rate / hop_length)
+    fade_samples = round(FADE_OUT_S * args.sampling_rate)
+    for phrase, parts in zip(phrases, pieces_by_phrase(pieces, outputs, len(phrases))):
+        mel, audio = join_pieces(parts, pause_frames, hop_length, fade_samples)
+        save_wav(output_dir / phrase.output_name, audio, args.sampling_rate)
+        if args.save_mels:
+            torch.save(mel, output_dir / f'{Path(phrase.output_name).stem}_mel.pt')
+    print(f'wrote {len(phrases)} WAV files to {output_dir}')
+
+
+def precision_name(amp_precision, args):
+    """'fp32', 'bf16' or 'fp16' (--amp), plus the models quantized to int8: 'fp32, int8 waveglow'."""
+    return f'{amp_precision.name}, int8 {"+".join(args.int8)}' if args.int8 else amp_precision.name
+
+
 def run(args):
     check_args(args)
     phrases = read_phrases(args.input)
     output_dir = prepare_output_dir(args.output) if args.output else None
     device = pick_device(args)
     torch.backends.cudnn.benchmark = args.cudnn_benchmark
-    generator_name, generator, vocoder = load_pipeline(args, device)
-    print(f'device: {device}, precision: {precision_name(args, device)}')
+    amp_precision = resolve_precision(device, args.amp, 'fp16' if device.type == 'cuda' else 'bf16')
+    generator, vocoder = load_pipeline(args, device)
+    print(f'device: {device}, precision: {precision_name(amp_precision, args)}')
 
-    pieces = plan_pieces(phrases, args)
+    pieces = plan_pieces(phrases, args.input, args.max_piece_chars, args.text_cleaners)
     batches = length_sorted_batches([len(ids) for _, ids in pieces], args.batch_size)
     if args.warmup_steps >= len(batches) * args.repeats:
         raise InferenceError(f'--warmup-steps {args.warmup_steps} leaves no measured run ({len(batches)} batches x '
@@ -455,50 +358,19 @@ def run(args):
     logger = Logger(log_file=args.log_file or (output_dir / DEFAULT_LOG_NAME if output_dir else None), stdout=None)
     logger.log('parameters', vars(args))
 
-    synthesize = Synthesizer(GENERATORS[generator_name](generator, args), vocoder, device, args.amp)
     torch.manual_seed(args.seed)
-    outputs, overrun, runs = measure(synthesize, pieces, batches, args, logger)
-    overrun_lines = sorted({phrases[pieces[i][0]].line_number for i, stopped in enumerate(overrun) if stopped})
-    if overrun_lines:
-        report_overruns(overrun_lines, args, logger, generator.decoder.max_decoder_steps)
-    for (phrase_index, _), (mel, _) in zip(pieces, outputs):
-        if mel.size(1) == 0:
-            print(f'warning: {args.input}:{phrases[phrase_index].line_number}: a sentence produced no mel frames',
-                  file=sys.stderr)
+    outputs, overrun, runs = measure(Synthesizer(generator, vocoder, device, amp_precision), pieces, batches, args,
+                                     logger)
+    report_problems(phrases, pieces, outputs, overrun, generator, args, logger)
     if output_dir is not None:
         write_outputs(output_dir, phrases, pieces, outputs, vocoder.hop_length, args)
 
     summary = latency.summarize(runs[args.warmup_steps:], args.sampling_rate)
-    summary.update(batch_size=args.batch_size, precision=precision_name(args, device), device=str(device))
+    summary.update(batch_size=args.batch_size, precision=precision_name(amp_precision, args), device=str(device))
     logger.log((), summary)
     logger.close()
     print(latency.format_table(summary))
     return 0
-
-
-def generator_output_channels(generator):
-    """Mel bands of a mel generator (Tacotron 2 stores them, FastPitch's projection has them as outputs)."""
-    return getattr(generator, 'n_mel_channels', None) or generator.proj.out_features
-
-
-def precision_name(args, device):
-    """'fp32', 'bf16' or 'fp16' (--amp), plus the models quantized to int8: 'fp32, int8 waveglow'."""
-    name = ('fp16' if device.type == 'cuda' else 'bf16') if args.amp else 'fp32'
-    return f'{name}, int8 {"+".join(args.int8)}' if args.int8 else name
-
-
-def write_outputs(output_dir, phrases, pieces, outputs, hop_length, args):
-    pause_frames = round(SENTENCE_PAUSE_S * args.sampling_rate / hop_length)
-    fade_samples = round(FADE_OUT_S * args.sampling_rate)
-    parts = [[] for _ in phrases]
-    for (phrase_index, _), output in zip(pieces, outputs):
-        parts[phrase_index].append(output)
-    for phrase, phrase_parts in zip(phrases, parts):
-        mel, audio = join_pieces(phrase_parts, pause_frames, hop_length, fade_samples)
-        save_wav(output_dir / phrase.output_name, audio, args.sampling_rate)
-        if args.save_mels:
-            torch.save(mel, output_dir / f'{Path(phrase.output_name).stem}_mel.pt')
-    print(f'wrote {len(phrases)} WAV files to {output_dir}')
 
 
 def main(argv=None):

@@ -1,12 +1,13 @@
-"""Train Tacotron 2, WaveGlow or FastPitch.
+"""Train any model of the table in models.py.
 
-    python train.py -m FastPitch -o output -lr 0.1 -bs 32 --epochs 1500 --training-files F --validation-files F
+    python train.py -m NAME -o output -lr 0.1 -bs 32 --epochs 1500 --training-files F --validation-files F
     torchrun --nproc-per-node G train.py ...      (or python -m multiproc train.py ...; NCCL on GPUs, gloo on CPUs)
 
-The recipe, top to bottom: parse the flags, set up ranks, precision and seeds, build the model (fresh, warm-started
-from --checkpoint-path, or resumed from the last checkpoint in --output), the optimizer and the data, then loop over
-epochs: steps (common/training.py), validation, checkpoints. Model details come from the model package named by -m
-(models.py); this file names no model.
+The recipe, top to bottom (train() at the end): parse the flags; set up ranks, precision, seeds, data and the log
+(set_up); get the model and state: fresh, warm-started from --checkpoint-path or resumed from the last checkpoint
+in --output (common/restore.py); then epochs of optimizer steps, each epoch ended by validation and checkpoints as
+the schedule says (Trainer, common/run_schedule.py). Everything model-specific comes from the spec that -m names
+(common/model_spec.py): its flags, data, loss and training step; this file names no model.
 
 Decisions where the reference was silent or differed:
   * epochs count from 1; --anneal-steps compare with the 0-based epoch as the reference does;
@@ -20,11 +21,12 @@ Decisions where the reference was silent or differed:
 import argparse
 import contextlib
 import json
-import math
 import random
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import torch
@@ -34,42 +36,27 @@ from tqdm import tqdm
 
 import models
 from common import distributed
-from common.checkpoint import CheckpointManager, load_checkpoint
-from common.data_args import add_audio_args, add_text_args
+from common.checkpoint import CheckpointManager
+from common.cli import ArgumentParser, non_negative_float, non_negative_int, positive_float, positive_int
+from common.data_args import add_audio_args, add_data_args, add_text_args
 from common.logger import Logger
+from common.model_spec import ModelSpec
 from common.plotting import heatmap_image
-from common.training import (OPTIMIZERS, GradientStep, NonFiniteLossError, StopRequest, TrainingError,
-                             build_optimizer, configure_backends, ignore_stop_signals, learning_rate_at, reduce_sums,
-                             resolve_precision, set_learning_rate, split_loss_output, validate)
-from common.training_state import (Progress, ResumableBatchSampler, checkpoint_payload, loader_seed,
-                                   optimizer_state_mismatch, read_training_checkpoint, resume_progress, unwrap)
-from data_functions import add_data_args
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    def error(self, message):
-        """One line, not the usage block: the flag and what is wrong with it."""
-        self.exit(2, f'{self.prog}: error: {message} (see --help)\n')
-
-
-def _checked(kind, valid, requirement):
-    def convert(text):
-        value = kind(text)
-        if not valid(value):
-            raise argparse.ArgumentTypeError(f'{text} is not {requirement}')
-        return value
-    convert.__name__ = kind.__name__  # argparse names it in "invalid int value"
-    return convert
-
-
-positive_int = _checked(int, lambda v: v >= 1, 'a positive integer')
-non_negative_int = _checked(int, lambda v: v >= 0, 'a non-negative integer')
-positive_float = _checked(float, lambda v: v > 0 and math.isfinite(v), 'a positive number')
-non_negative_float = _checked(float, lambda v: v >= 0 and math.isfinite(v), 'a non-negative number')
+from common.restore import restore
+from common.run_schedule import RunSchedule
+from common.training import (OPTIMIZERS, NonFiniteLossError, Precision, StepMetrics, StopRequest, TrainingError,
+                             configure_backends, ignore_stop_signals, learning_rate_at, resolve_precision, validate)
+from common.training_state import ResumableBatchSampler, checkpoint_payload, loader_seed, unwrap
 
 
 def add_training_args(parser):
-    run = parser.add_argument_group('run')
+    add_run_args(parser.add_argument_group('run'))
+    add_precision_args(parser.add_argument_group('precision and devices'))
+    add_optimization_args(parser.add_argument_group('optimization'))
+    return parser
+
+
+def add_run_args(run):
     run.add_argument('-m', '--model-name', required=True, choices=list(models.MODELS), help='Model to train')
     run.add_argument('-o', '--output', required=True, help='Folder for checkpoints and logs')
     run.add_argument('--config-file', help='JSON object of flags (e.g. {"learning-rate": 0.001}); '
@@ -90,7 +77,8 @@ def add_training_args(parser):
                      help='Warm start: weights from a checkpoint of any accepted format (ours, the reference '
                           'ones, bare state dicts), its optimizer state when it fits')
     run.add_argument('--allow-pickle', action='store_true',
-                     help='Let --checkpoint-path unpickle Python objects (NVIDIA/waveglow files); trusted files only')
+                     help='Let --checkpoint-path unpickle Python objects (pickled checkpoints of the original NVIDIA '
+                          'repositories); trusted files only')
     run.add_argument('--resume-from-last', action='store_true',
                      help='Continue exactly from the newest intact checkpoint in --output, if there is one')
     run.add_argument('--seed', default=1234, type=int, help='Seed of every random generator (plus the rank)')
@@ -103,7 +91,8 @@ def add_training_args(parser):
     run.add_argument('--workers', default=4, type=non_negative_int,
                      help='DataLoader worker processes per rank (0: load in the training process)')
 
-    precision = parser.add_argument_group('precision and devices')
+
+def add_precision_args(precision):
     precision.add_argument('--amp', '--amp-run', action='store_true', dest='amp',
                            help='Mixed precision with torch.amp autocast')
     precision.add_argument('--amp-dtype', default='fp16', choices=('fp16', 'bf16'),
@@ -115,7 +104,8 @@ def add_training_args(parser):
     precision.add_argument('--cudnn-benchmark', default=False, action=argparse.BooleanOptionalAction,
                            help='Let cuDNN pick the fastest kernels (input shapes vary: usually not worth it)')
 
-    optimization = parser.add_argument_group('optimization')
+
+def add_optimization_args(optimization):
     optimization.add_argument('-lr', '--learning-rate', required=True, type=positive_float,
                               help='Base learning rate')
     optimization.add_argument('-bs', '--batch-size', required=True, type=positive_int, help='Batch size per rank')
@@ -136,7 +126,6 @@ def add_training_args(parser):
                               help='Annealing factor (0.3 alternates 0.3 and 0.1 per decade, as the reference)')
     optimization.add_argument('--max-nonfinite-steps', default=10, type=positive_int,
                               help='Stop after this many steps in a row with a non-finite loss or gradient')
-    return parser
 
 
 def build_parser(model_name=None):
@@ -147,7 +136,7 @@ def build_parser(model_name=None):
     add_audio_args(parser)
     add_text_args(parser)
     if model_name is not None:
-        models.add_model_args(model_name, parser)
+        models.model_spec(model_name).add_model_args(parser)
     return parser
 
 
@@ -193,7 +182,7 @@ def parse_args(argv=None):
     config = read_config_file(known.config_file) if known.config_file else {}
     model_name = known.model_name or config.get('model_name')
     if model_name is not None:
-        models.model_package(model_name)  # a one-line error for an unknown name
+        models.model_spec(model_name)  # a one-line error for an unknown name
     parser = build_parser(model_name)
     # the config file's flags go first, so that the command line overrides them
     return parser.parse_args(config_tokens(config, parser, known.config_file) + argv)
@@ -205,52 +194,10 @@ def seed_everything(seed):
     torch.manual_seed(seed)
 
 
-def build_model(args, package, resume_checkpoint, logger):
-    """(model on the CPU, its config): from the resumed checkpoint, a warm start, or the flags."""
-    if resume_checkpoint is not None:
-        config = resume_checkpoint['config']
-        model = models.get_model(args.model_name, config, 'cpu')
-        model.load_state_dict(resume_checkpoint['state_dict'])
-    elif args.checkpoint_path:
-        model, config = models.build_model_from_checkpoint(args.model_name, args.checkpoint_path, args.allow_pickle)
-        logger.info(f'warm start from {args.checkpoint_path} (its model config; the model flags are not used)')
-    else:
-        config = models.get_model_config(args.model_name, args)
-        model = models.get_model(args.model_name, config, 'cpu')
-        if not args.disable_uniform_initialize_bn_weight:
-            uniform_initialize_bn_weights(model)
-    prepare = getattr(package, 'prepare_for_training', None)
-    if prepare is not None:
-        prepare(model, args)
-    return model, config
-
-
-def uniform_initialize_bn_weights(model):
-    """The reference train.py starts BatchNorm scales at U(0, 1) draws rather than ones (Tacotron 2's encoder and
-    postnet; the other models have no BatchNorm)."""
-    for module in model.modules():
-        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm) and module.affine:
-            torch.nn.init.uniform_(module.weight)
-
-
-def load_optimizer_state(optimizer, state, source, logger):
-    problem = optimizer_state_mismatch(optimizer, state)
-    if problem:
-        logger.info(f'warning: optimizer state of {source} not loaded: {problem}')
-        return
-    optimizer.load_state_dict(state)
-
-
-def warm_start_optimizer(args, optimizer, logger):
-    checkpoint = load_checkpoint(args.checkpoint_path, allow_pickle=args.allow_pickle)
-    if isinstance(checkpoint, dict) and isinstance(checkpoint.get('optimizer'), dict):
-        load_optimizer_state(optimizer, checkpoint['optimizer'], args.checkpoint_path, logger)
-
-
-def data_loaders(args, package, rank, world_size, device):
-    train_set = package.get_dataset(args, args.training_files)
-    val_set = package.get_dataset(args, args.validation_files)
-    collate = package.get_collate_fn(args)
+def data_loaders(args, spec, rank, world_size, device):
+    train_set = spec.get_dataset(args, args.training_files)
+    val_set = spec.get_dataset(args, args.validation_files)
+    collate = spec.get_collate_fn(args)
     batches = ResumableBatchSampler(train_set, args.batch_size, args.gradient_accumulation_steps, rank, world_size,
                                     args.seed)
     if batches.batches_per_epoch() == 0:
@@ -273,165 +220,207 @@ def describe_metrics(logger, items):
         logger.metadata(name, {'unit': units[name]} if name in units else {})
 
 
-def train(args, stop, cleanup):
-    # ---- set up: ranks, precision, seeds, output -------------------------------------------------------------
+@dataclass
+class Setup:
+    """What a run is set up with before its model exists: ranks, precision, data, checkpoints and the log."""
+    spec: ModelSpec
+    dist: distributed.DistInfo
+    precision: Precision
+    tf32: bool
+    train_loader: DataLoader
+    val_loader: DataLoader
+    checkpoints: CheckpointManager
+    resume_path: Optional[Path]
+    logger: Logger
+
+
+def set_up(args, cleanup):
+    """Ranks, precision and seeds; the data (bad filelists fail before anything is written); the checkpoint this
+    run resumes from, chosen by rank 0 for every rank; the log, appended to when resuming."""
     dist = distributed.init_distributed()
-    device, rank, world_size = dist.device, dist.rank, dist.world_size
-    main_process = rank == 0
-    package = models.model_package(args.model_name)
-    precision = resolve_precision(device, args.amp, args.amp_dtype)
-    tf32 = configure_backends(device, args.cudnn_enabled, args.cudnn_benchmark, args.tf32)
+    spec = models.model_spec(args.model_name)
+    precision = resolve_precision(dist.device, args.amp, args.amp_dtype)
+    tf32 = configure_backends(dist.device, args.cudnn_enabled, args.cudnn_benchmark, args.tf32)
     if args.warmup_steps > 0 and args.anneal_steps:
         raise TrainingError('--anneal-steps and --warmup-steps > 0 select two different schedules: choose one '
                             '(pass --warmup-steps 0 to anneal by epoch)')
-    seed_everything(args.seed + rank)
-    train_loader, val_loader = data_loaders(args, package, rank, world_size, device)  # bad filelists fail early
-    batches = train_loader.batch_sampler
+    seed_everything(args.seed + dist.rank)
+    train_loader, val_loader = data_loaders(args, spec, dist.rank, dist.world_size, dist.device)
 
     output = Path(args.output)
-    checkpoints = CheckpointManager(output, args.model_name, keep_last=args.keep_checkpoints,
+    checkpoints = CheckpointManager(output, spec.name, keep_last=args.keep_checkpoints,
                                     milestones=args.keep_milestones)
     resume_path = None
-    if args.resume_from_last and main_process and output.is_dir():
+    if args.resume_from_last and dist.rank == 0 and output.is_dir():
         resume_path = checkpoints.last_path()
-    resume_path = distributed.broadcast_object(resume_path)  # every rank resumes from the file rank 0 chose
-    resume_checkpoint = read_training_checkpoint(resume_path, args.model_name) if resume_path else None
+    resume_path = distributed.broadcast_object(resume_path)
     tensorboard_dir = None if args.no_tensorboard else (args.tensorboard or output / 'tensorboard')
-    logger = Logger(args.log_file or output / 'nvlog.json', tensorboard_dir, enabled=main_process,
+    logger = Logger(args.log_file or output / 'nvlog.json', tensorboard_dir, enabled=dist.rank == 0,
                     stdout=sys.stdout, append=resume_path is not None)
     cleanup.callback(logger.close)
     logger.log('PARAMETER', vars(args))
-    describe_metrics(logger, package.ITEMS)
+    describe_metrics(logger, spec.item_unit)
+    return Setup(spec, dist, precision, tf32, train_loader, val_loader, checkpoints, resume_path, logger)
 
-    # ---- build: model, optimizer, step mechanics, data ---------------------------------------------------------
-    model, config = build_model(args, package, resume_checkpoint, logger)
-    model = model.to(device).train()
-    optimizer = build_optimizer(args.optimizer, model.parameters(), args.learning_rate, args.weight_decay,
-                                args.optimizer_betas, args.optimizer_eps)
-    stepper = GradientStep(model, optimizer, precision, args.gradient_accumulation_steps, args.grad_clip_thresh,
-                           args.max_nonfinite_steps)
-    progress = Progress()
-    if resume_checkpoint is not None:
-        load_optimizer_state(optimizer, resume_checkpoint['optimizer'], resume_path, logger)
-        if stepper.scaler.is_enabled() and resume_checkpoint['scaler']:
-            stepper.scaler.load_state_dict(resume_checkpoint['scaler'])
-        progress = resume_progress(resume_checkpoint, args, rank, world_size,
-                                   warn=lambda text: logger.info(f'warning: {text}'))
-        logger.info(f'resuming from {resume_path}: epoch {progress.epoch}, batch {progress.batches_done}, '
-                    f'step {progress.iteration}')
-        del resume_checkpoint  # the weights now live in the model: free the copy
-    elif args.checkpoint_path:
-        warm_start_optimizer(args, optimizer, logger)
-    if world_size > 1:
-        model = DistributedDataParallel(model, device_ids=[device] if device.type == 'cuda' else None)
-    loss_function = package.build_loss(args)
-    logger.info(f'{args.model_name}: {sum(p.numel() for p in model.parameters())} parameters, '
-                f'{precision.name}{" with TF32" if tf32 else ""}, {world_size} rank(s) on {device.type}, '
-                f'{len(train_loader.dataset)} training / {len(val_loader.dataset)} validation clips, '
-                f'{batches.batches_per_epoch() // args.gradient_accumulation_steps} steps per epoch')
 
-    def save(epoch_complete):
-        payload = checkpoint_payload(args.model_name, model, config, optimizer, stepper.scaler, progress,
-                                     optimizer.param_groups[0]['lr'], args, epoch_complete)
-        if main_process:
-            iteration = None if epoch_complete else progress.iteration
-            logger.info(f'saved {checkpoints.save(payload, progress.epoch, iteration)}')
+class Trainer:
+    """One training run: epochs of optimizer steps, each epoch ended by validation and checkpoints as the
+    schedule says. A signal stops the run at the next step boundary, after a checkpoint."""
 
-    def run_validation():
-        start = time.perf_counter()
-        val_loss, val_items, last = validate(unwrap(model), val_loader, loss_function, package.batch_to_device,
-                                             device, precision)
-        elapsed = time.perf_counter() - start
-        logger.log((progress.epoch,), {'val_loss': val_loss, 'val_items_per_sec': val_items / elapsed,
-                                       'val_time': elapsed}, tensorboard_step=progress.iteration)
-        images = getattr(package, 'validation_images', None)
-        if main_process and logger.tensorboard is not None and images is not None and last is not None:
-            for tag, array in images(*last).items():
-                logger.image(f'validation/{tag}', heatmap_image(array), progress.iteration)
-        return val_loss
+    def __init__(self, args, setup, restored, stop):
+        self.args, self.spec, self.stop = args, setup.spec, stop
+        self.device, self.rank, self.world_size = setup.dist.device, setup.dist.rank, setup.dist.world_size
+        self.precision, self.logger, self.checkpoints = setup.precision, setup.logger, setup.checkpoints
+        self.train_loader, self.val_loader = setup.train_loader, setup.val_loader
+        self.batches = setup.train_loader.batch_sampler
+        self.schedule = RunSchedule.from_args(args)
+        self.config, self.progress = restored.config, restored.progress
+        self.model = restored.model.to(self.device)
+        if self.world_size > 1:
+            self.model = DistributedDataParallel(
+                self.model, device_ids=[self.device] if self.device.type == 'cuda' else None)
+        self.loss_function = self.spec.build_loss(args)
+        self.step = self.spec.build_training_step(self.model, self.loss_function, args, self.precision)
+        self.step.load_state_dict(restored.step_state, restored.source,
+                                  warn=lambda text: self.logger.info(f'warning: {text}'))
+        self.learning_rate = learning_rate_at(args, self.progress.epoch, self.progress.iteration + 1)
+        self.val_loss = None
+        self.step_start = None
 
-    # ---- loop: epochs of steps, validation, checkpoints --------------------------------------------------------
-    k = args.gradient_accumulation_steps
-    show_bar = main_process and sys.stderr.isatty()
-    val_loss = None
-    run_start = time.perf_counter()
-    if progress.epoch > args.epochs:
-        logger.info(f'nothing to do: {args.epochs} epochs already trained')
-    while progress.epoch <= args.epochs:
-        epoch = progress.epoch
-        batches.set_epoch(epoch, skip=progress.batches_done)
-        train_loader.generator.manual_seed(loader_seed(args.seed, rank, epoch))
-        save_due_at_epoch_end = False
-        step_start = time.perf_counter()
-        for index, batch in enumerate(tqdm(train_loader, disable=not show_bar, desc=f'epoch {epoch}',
-                                           leave=False), start=progress.batches_done):
-            if index % k == 0:
-                learning_rate = learning_rate_at(args, epoch, progress.iteration + 1)
-                set_learning_rate(optimizer, learning_rate)
-                sums = {'loss': torch.zeros((), device=device), 'items': torch.zeros((), device=device)}
-            x, y, num_items = package.batch_to_device(batch, device)
-            with precision.autocast():
-                loss, meta = split_loss_output(loss_function(model(x), y))
-            last_micro_batch = index % k == k - 1
-            stepper.backward(loss, last_micro_batch)
-            sums['loss'] += loss.detach().float() / k
-            sums['items'] += num_items
-            for key, value in meta.items():
-                if key != 'loss':
-                    sums[key] = sums.get(key, 0) + value.float() / k
-            if not last_micro_batch:
-                continue
-
-            # ---- the step boundary: reduce over ranks (with the stop flag), step, log, maybe save or stop ----
-            sums['stop'] = stop.flag(device)
-            reduced = reduce_sums(sums)
-            step_loss = reduced.pop('loss') / world_size
-            result = stepper.step(step_loss)
-            elapsed = time.perf_counter() - step_start
-            step_start = time.perf_counter()
-            progress.record_step(index + 1, step_loss, reduced['items'], elapsed)
-            data = {'train_loss': step_loss, 'train_items_per_sec': reduced['items'] / elapsed,
-                    'train_lr': learning_rate, 'train_grad_norm': result.grad_norm, 'train_iter_time': elapsed}
-            data.update({f'train_{key}': value / world_size for key, value in reduced.items()
-                         if key not in ('items', 'stop')})
-            logger.log((epoch, progress.batches_done // k), data, tensorboard_step=progress.iteration)
-            if result.nonfinite:
-                logger.info(f'warning: step {progress.iteration} skipped: non-finite loss or gradient '
-                            f'({stepper.nonfinite_in_a_row} in a row, stopping at {args.max_nonfinite_steps})')
-                stepper.check_nonfinite_limit()
-            epoch_ends = progress.batches_done == batches.batches_per_epoch()
-            if reduced['stop'] > 0 and not epoch_ends:
-                save(epoch_complete=False)
-                logger.info(f'stopped by a signal at epoch {epoch} step {progress.iteration}; '
-                            'continue with --resume-from-last')
+    def run(self):
+        """Train to the last epoch, the target validation loss or a signal; returns the exit code."""
+        run_start = time.perf_counter()
+        if self.progress.epoch > self.args.epochs:
+            self.logger.info(f'nothing to do: {self.args.epochs} epochs already trained')
+        while self.progress.epoch <= self.args.epochs:
+            if self.train_epoch() == 'stopped':
                 return 0
-            if args.iters_per_checkpoint and progress.iteration % args.iters_per_checkpoint == 0:
-                if epoch_ends:
-                    save_due_at_epoch_end = True
-                else:
-                    save(epoch_complete=False)
+            outcome = self.end_epoch()
+            if outcome == 'stopped':
+                return 0
+            if outcome == 'finished':
+                break
+            self.progress.start_epoch(self.progress.epoch + 1)
+        self.logger.log((), {'val_loss': self.val_loss, 'iterations': self.progress.iteration,
+                             'run_time': time.perf_counter() - run_start})
+        return 0
 
-        logger.log((epoch,), {'train_epoch_loss': progress.epoch_loss_sum / progress.epoch_steps,
-                              'train_epoch_items_per_sec': progress.epoch_items / progress.epoch_seconds,
-                              'train_epoch_time': progress.epoch_seconds}, tensorboard_step=progress.iteration)
-        last_epoch = epoch == args.epochs
-        reached = False
-        if epoch % args.validation_interval == 0 or last_epoch:
-            val_loss = run_validation()
-            reached = args.target_val_loss is not None and val_loss <= args.target_val_loss
-        stopping = reduce_sums({'stop': stop.flag(device)})['stop'] > 0  # a signal may come during validation
-        if epoch % args.epochs_per_checkpoint == 0 or last_epoch or reached or stopping or save_due_at_epoch_end:
-            save(epoch_complete=True)
+    def train_epoch(self):
+        """The epoch's remaining optimizer steps -> 'stopped' when a signal ended the run mid-epoch."""
+        epoch, k = self.progress.epoch, self.args.gradient_accumulation_steps
+        self.batches.set_epoch(epoch, skip=self.progress.batches_done)
+        self.train_loader.generator.manual_seed(loader_seed(self.args.seed, self.rank, epoch))
+        self.step_start = time.perf_counter()
+        bar = tqdm(self.train_loader, disable=not (self.rank == 0 and sys.stderr.isatty()), desc=f'epoch {epoch}',
+                   leave=False)
+        for index, batch in enumerate(bar, start=self.progress.batches_done):
+            if index % k == 0:
+                metrics = self.begin_step()
+            x, y, num_items = self.spec.batch_to_device(batch, self.device)
+            loss, meta = self.step.accumulate(x, y, last_micro_batch=index % k == k - 1)
+            metrics.add(loss, meta, num_items)
+            if index % k == k - 1:
+                self.finish_step(metrics, batches_done=index + 1)
+                if self.after_step() == 'stopped':
+                    return 'stopped'
+        return 'next'
+
+    def begin_step(self):
+        self.learning_rate = learning_rate_at(self.args, self.progress.epoch, self.progress.iteration + 1)
+        self.step.set_learning_rate(self.learning_rate)
+        return StepMetrics(self.device, self.args.gradient_accumulation_steps)
+
+    def finish_step(self, metrics, batches_done):
+        """Reduce the step's metrics over ranks, apply the gradient, log."""
+        means, items = metrics.reduced(self.world_size)
+        step_loss = means.pop('loss')
+        result = self.step.step(step_loss)
+        now = time.perf_counter()
+        elapsed, self.step_start = now - self.step_start, now
+        self.progress.record_step(batches_done, step_loss, items, elapsed)
+        data = {'train_loss': step_loss, 'train_items_per_sec': items / elapsed, 'train_lr': self.learning_rate,
+                'train_grad_norm': result.grad_norm, 'train_iter_time': elapsed,
+                **{f'train_{name}': value for name, value in means.items()}}
+        steps_done = self.progress.batches_done // self.args.gradient_accumulation_steps
+        self.logger.log((self.progress.epoch, steps_done), data, tensorboard_step=self.progress.iteration)
+        if result.nonfinite:
+            self.logger.info(f'warning: step {self.progress.iteration} skipped: non-finite loss or gradient '
+                             f'({self.step.nonfinite_in_a_row} in a row, stopping at {self.args.max_nonfinite_steps})')
+            self.step.check_nonfinite_limit()
+
+    def after_step(self):
+        """Inside an epoch: stop on a signal, or save when --iters-per-checkpoint says so (an epoch's last step is
+        left to end_epoch) -> 'stopped' or 'next'."""
+        if self.progress.batches_done == self.batches.batches_per_epoch():
+            return 'next'
+        if self.stop.requested_anywhere(self.device):
+            self.save(epoch_complete=False)
+            self.logger.info(f'stopped by a signal at epoch {self.progress.epoch} step {self.progress.iteration}; '
+                             'continue with --resume-from-last')
+            return 'stopped'
+        if self.schedule.checkpoint_due_after_step(self.progress.iteration):
+            self.save(epoch_complete=False)
+        return 'next'
+
+    def end_epoch(self):
+        """Log the epoch, validate and save as the schedule says -> 'finished' when the target validation loss is
+        reached, 'stopped' when a signal ends the run here, else 'next'."""
+        epoch, progress = self.progress.epoch, self.progress
+        self.logger.log((epoch,), {'train_epoch_loss': progress.epoch_loss_sum / progress.epoch_steps,
+                                   'train_epoch_items_per_sec': progress.epoch_items / progress.epoch_seconds,
+                                   'train_epoch_time': progress.epoch_seconds}, tensorboard_step=progress.iteration)
+        validated = self.schedule.validation_due(epoch)
+        if validated:
+            self.validate()
+        reached = validated and self.schedule.target_reached(self.val_loss)
+        stopping = self.stop.requested_anywhere(self.device)  # a signal may come during validation
+        if reached or stopping or self.schedule.checkpoint_due_after_epoch(epoch, progress.iteration):
+            self.save(epoch_complete=True)
         if reached:
-            logger.info(f'validation loss {val_loss:.5g} reached --target-val-loss {args.target_val_loss}')
-            break
-        if stopping and not last_epoch:
-            logger.info(f'stopped by a signal after epoch {epoch}; continue with --resume-from-last')
-            return 0
-        progress.start_epoch(epoch + 1)
-    logger.log((), {'val_loss': val_loss, 'iterations': progress.iteration,
-                    'run_time': time.perf_counter() - run_start})
-    return 0
+            self.logger.info(f'validation loss {self.val_loss:.5g} reached --target-val-loss '
+                             f'{self.args.target_val_loss}')
+            return 'finished'
+        if stopping and not self.schedule.is_last(epoch):
+            self.logger.info(f'stopped by a signal after epoch {epoch}; continue with --resume-from-last')
+            return 'stopped'
+        return 'next'
+
+    def validate(self):
+        start = time.perf_counter()
+        self.val_loss, val_items, last = validate(unwrap(self.model), self.val_loader, self.loss_function,
+                                                  self.spec.batch_to_device, self.device, self.precision)
+        elapsed = time.perf_counter() - start
+        self.logger.log((self.progress.epoch,), {'val_loss': self.val_loss, 'val_items_per_sec': val_items / elapsed,
+                                                 'val_time': elapsed}, tensorboard_step=self.progress.iteration)
+        if self.rank == 0 and self.logger.tensorboard is not None and last is not None:
+            for tag, array in self.spec.validation_images(*last).items():
+                self.logger.image(f'validation/{tag}', heatmap_image(array), self.progress.iteration)
+
+    def save(self, epoch_complete):
+        """A checkpoint of this moment (collective: every rank takes part; rank 0 writes it)."""
+        payload = checkpoint_payload(self.spec.name, self.model, self.config, self.step.state_dict(), self.progress,
+                                     self.learning_rate, self.args, epoch_complete)
+        if self.rank == 0:
+            iteration = None if epoch_complete else self.progress.iteration
+            self.logger.info(f'saved {self.checkpoints.save(payload, self.progress.epoch, iteration)}')
+
+    def announce(self, tf32):
+        batches, k = self.batches.batches_per_epoch(), self.args.gradient_accumulation_steps
+        self.logger.info(f'{self.spec.name}: {sum(p.numel() for p in self.model.parameters())} parameters, '
+                         f'{self.precision.name}{" with TF32" if tf32 else ""}, {self.world_size} rank(s) on '
+                         f'{self.device.type}, {len(self.train_loader.dataset)} training / '
+                         f'{len(self.val_loader.dataset)} validation clips, {batches // k} steps per epoch')
+
+
+def train(args, stop, cleanup):
+    """The recipe: set up, restore (fresh, warm start or resume), then train."""
+    setup = set_up(args, cleanup)
+    restored = restore(args, setup.spec, models.MODELS.values(), setup.resume_path, setup.dist.rank,
+                       setup.dist.world_size, setup.logger.info)
+    trainer = Trainer(args, setup, restored, stop)
+    del restored  # the weights now live in the model: free the checkpoint's copy
+    trainer.announce(setup.tf32)
+    return trainer.run()
 
 
 def one_line(error):

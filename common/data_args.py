@@ -29,3 +29,15 @@ def add_text_args(parser):
     group.add_argument('--text-cleaners', nargs='*', default=['english_cleaners'],
                        help='Cleaners applied before text is turned into symbol ids')
     return parser
+
+
+def add_data_args(parser):
+    group = parser.add_argument_group('dataset parameters')
+    group.add_argument('-d', '--dataset-path', type=str, default='./',
+                       help='Folder that the filelist paths are relative to')
+    group.add_argument('--training-files', type=str, required=True, help='Filelist of the training clips')
+    group.add_argument('--validation-files', type=str, required=True, help='Filelist of the validation clips')
+    group.add_argument('--load-mel-from-disk', action='store_true',
+                       help='Tacotron 2: read mels saved by prepare_dataset.py (filelist lines mels/ID.pt|text) '
+                            'instead of computing them from the WAVs')
+    return parser

@@ -1,22 +1,29 @@
-"""From an input file of phrases to padded, length-sorted batches of symbol ids, and back to input order.
+"""From an input file of phrases to padded, length-sorted batches of symbol ids, and back to one (mel, audio) per
+input line.
 
 Input files: plain text, one phrase per line, or a `.tsv` file whose header names a `text` column (and optionally an
 `output` column with the WAV file name of each row), as the FastPitch recipe's phrase files are. Long phrases are
 split into sentences (and over-long sentences at clause breaks, then between words) so that every piece stays
-within what an attention-based decoder can speak; the pieces of a phrase are joined again after synthesis.
+within what an attention-based decoder can speak; the pieces of a phrase are joined again after synthesis, each
+faded out and followed by a short pause.
 """
 import csv
+import math
 import re
+import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from common.text import PAD_ID
+from common.stft import LOG_CLIP
+from common.text import PAD_ID, text_to_sequence
 from common.text.abbreviations import ABBREVIATIONS
 
 MAX_PIECE_CHARS = 300  # about 20 s of speech at LJSpeech's pace: within Tacotron 2's default 2000 decoder steps
 TSV_SUFFIX = '.tsv'
+SILENT_MEL = math.log(LOG_CLIP)  # log-mel value of silence, for the pauses between pieces
 
 # A sentence ends at . ! or ? (closing quotes and brackets may follow), then white space.
 _SENTENCE_END_RE = re.compile(r'(?<=[.!?])["\')\]]*\s+')
@@ -141,3 +148,51 @@ def pad_sequences(sequences):
     for row, sequence in enumerate(sequences):
         padded[row, :len(sequence)] = torch.as_tensor(sequence, dtype=torch.long)
     return padded, lengths
+
+
+def plan_pieces(phrases, source, max_piece_chars, cleaner_names):
+    """(phrase index, symbol ids) of every sentence piece, in input order. Unknown characters are reported with
+    the `source` file and line they are on; a piece with nothing left to speak is an error."""
+    pieces = []
+    for index, phrase in enumerate(phrases):
+        for text in split_into_pieces(phrase.text, max_piece_chars):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter('always')
+                ids = text_to_sequence(text, cleaner_names)
+            for warning in caught:
+                print(f'warning: {source}:{phrase.line_number}: {warning.message}', file=sys.stderr)
+            if not ids:
+                raise PhraseFileError(f'{source}:{phrase.line_number}: nothing left to speak after cleaning {text!r}')
+            pieces.append((index, ids))
+    return pieces
+
+
+def fade_out(audio, n_samples):
+    """A linear fade over the last n_samples (all of a shorter clip)."""
+    n = min(n_samples, audio.numel())
+    if n == 0:
+        return audio
+    audio = audio.clone()
+    audio[-n:] *= torch.linspace(1.0, 0.0, n)
+    return audio
+
+
+def join_pieces(pieces, pause_frames, hop_length, fade_samples):
+    """Sentences (mel, audio) of one line -> one (mel, audio), each sentence faded out and followed by a pause of
+    pause_frames (silent mel frames, zero audio) except the last; audio length stays mel frames * hop_length."""
+    mels, audios = [], []
+    for index, (mel, audio) in enumerate(pieces):
+        if index:
+            mels.append(torch.full((mel.size(0), pause_frames), SILENT_MEL))
+            audios.append(torch.zeros(pause_frames * hop_length))
+        mels.append(mel)
+        audios.append(fade_out(audio, fade_samples))
+    return torch.cat(mels, dim=1), torch.cat(audios)
+
+
+def pieces_by_phrase(pieces, outputs, n_phrases):
+    """The synthesized outputs of plan_pieces' pieces, grouped per phrase in input order."""
+    grouped = [[] for _ in range(n_phrases)]
+    for (phrase_index, _), output in zip(pieces, outputs):
+        grouped[phrase_index].append(output)
+    return grouped

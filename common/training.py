@@ -95,11 +95,6 @@ def learning_rate_at(args, epoch, step):
     return anneal_lr(args.learning_rate, epoch - 1, args.anneal_steps, args.anneal_factor)
 
 
-def set_learning_rate(optimizer, learning_rate):
-    for group in optimizer.param_groups:
-        group['lr'] = learning_rate
-
-
 def split_loss_output(output):
     """A loss function returns the loss, or (loss, dict of detached metrics) as FastPitch's does."""
     if isinstance(output, tuple):
@@ -115,10 +110,16 @@ class StepResult:
 
 
 class GradientStep:
-    """Accumulate the gradients of micro-batches, then clip and apply them as one optimizer step."""
+    """The default training step (ModelSpec.build_training_step): one optimizer over all parameters. The gradients
+    of k micro-batches accumulate (each loss scaled by 1/k) and are then clipped and applied as one optimizer step.
 
-    def __init__(self, model, optimizer, precision, accumulation_steps, grad_clip_thresh, max_nonfinite_steps):
+    Any training step offers the same methods to train.py: set_learning_rate, accumulate, step,
+    check_nonfinite_limit, state_dict and load_state_dict (its entries of the checkpoint)."""
+
+    def __init__(self, model, loss_function, optimizer, precision, accumulation_steps, grad_clip_thresh,
+                 max_nonfinite_steps):
         self.model = model
+        self.loss_function = loss_function
         self.optimizer = optimizer
         self.precision = precision
         self.accumulation_steps = accumulation_steps
@@ -127,11 +128,26 @@ class GradientStep:
         self.scaler = torch.amp.GradScaler(precision.device_type, enabled=precision.uses_loss_scaling)
         self.nonfinite_in_a_row = 0
 
-    def backward(self, loss, last_micro_batch):
-        """Add this micro-batch's gradient; DDP averages over ranks only on the last one of a step."""
+    @classmethod
+    def from_args(cls, model, loss_function, args, precision):
+        optimizer = build_optimizer(args.optimizer, model.parameters(), args.learning_rate, args.weight_decay,
+                                    args.optimizer_betas, args.optimizer_eps)
+        return cls(model, loss_function, optimizer, precision, args.gradient_accumulation_steps,
+                   args.grad_clip_thresh, args.max_nonfinite_steps)
+
+    def set_learning_rate(self, learning_rate):
+        for group in self.optimizer.param_groups:
+            group['lr'] = learning_rate
+
+    def accumulate(self, x, y, last_micro_batch):
+        """Forward, loss and backward of one micro-batch -> (detached loss, dict of detached metrics). DDP averages
+        the gradients over ranks only on the last micro-batch of a step."""
+        with self.precision.autocast():
+            loss, meta = split_loss_output(self.loss_function(self.model(x), y))
         syncing = last_micro_batch or not isinstance(self.model, DistributedDataParallel)
         with contextlib.nullcontext() if syncing else self.model.no_sync():
             self.scaler.scale(loss / self.accumulation_steps).backward()
+        return loss.detach(), meta
 
     def step(self, loss_value):
         """Clip and apply the accumulated gradient. `loss_value` is the step's loss reduced over ranks, so every
@@ -160,6 +176,69 @@ class GradientStep:
         if self.nonfinite_in_a_row >= self.max_nonfinite_steps:
             raise NonFiniteLossError(f'{self.nonfinite_in_a_row} optimizer steps in a row had a non-finite loss or '
                                      'gradient; stopping. Lower --learning-rate or check the data')
+
+    def state_dict(self):
+        """Its entries of a checkpoint, under the reference's key names."""
+        return {'optimizer': self.optimizer.state_dict(), 'scaler': self.scaler.state_dict()}
+
+    def load_state_dict(self, state, source, warn):
+        """Take what fits of a checkpoint's entries: the optimizer state when it fits these parameters (else a
+        warning), the scaler state when this run scales its loss."""
+        if 'optimizer' in state:
+            problem = optimizer_state_mismatch(self.optimizer, state['optimizer'])
+            if problem:
+                warn(f'optimizer state of {source} not loaded: {problem}')
+            else:
+                self.optimizer.load_state_dict(state['optimizer'])
+        if self.scaler.is_enabled() and state.get('scaler'):
+            self.scaler.load_state_dict(state['scaler'])
+
+
+GROUP_KEYS_ADDED_BY_STEPS = {'step', 'initial_lr'}  # LAMB counts steps per group; torch schedulers add initial_lr
+
+
+def optimizer_state_mismatch(optimizer, state):
+    """Why a saved optimizer state does not fit `optimizer` (another optimizer type, other parameters), or None."""
+    try:
+        saved_groups, saved_state = state['param_groups'], state['state']
+    except (KeyError, TypeError):
+        return 'it is not an optimizer state'
+    if len(saved_groups) != len(optimizer.param_groups):
+        return 'it has another number of parameter groups'
+    for saved, group in zip(saved_groups, optimizer.param_groups):
+        if set(saved) - GROUP_KEYS_ADDED_BY_STEPS != set(group) - GROUP_KEYS_ADDED_BY_STEPS:
+            return 'it comes from another optimizer'
+        if len(saved['params']) != len(group['params']):
+            return 'it covers another number of parameters'
+    parameters = [parameter for group in optimizer.param_groups for parameter in group['params']]
+    for index, values in saved_state.items():
+        for value in values.values():
+            if torch.is_tensor(value) and value.dim() > 0 and value.shape != parameters[index].shape:
+                return f'its state of parameter {index} has shape {tuple(value.shape)}, not ' \
+                       f'{tuple(parameters[index].shape)}'
+    return None
+
+
+class StepMetrics:
+    """The sums of one optimizer step's micro-batches: loss and named metrics (each divided by the micro-batches
+    per step) and items, reduced over ranks in one collective at the step boundary."""
+
+    def __init__(self, device, accumulation_steps):
+        self.accumulation_steps = accumulation_steps
+        self.sums = {'loss': torch.zeros((), device=device), 'items': torch.zeros((), device=device)}
+
+    def add(self, loss, meta, num_items):
+        self.sums['loss'] += loss.float() / self.accumulation_steps
+        self.sums['items'] += num_items
+        for name, value in meta.items():
+            if name != 'loss':
+                self.sums[name] = self.sums.get(name, 0) + value.float() / self.accumulation_steps
+
+    def reduced(self, world_size):
+        """(loss and metrics averaged over ranks, items summed over ranks)."""
+        sums = reduce_sums(self.sums)
+        items = sums.pop('items')
+        return {name: value / world_size for name, value in sums.items()}, items
 
 
 def reduce_sums(values):
@@ -191,9 +270,11 @@ class StopRequest:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
 
-    def flag(self, device):
-        """1 when this process got a signal: summed over ranks, so that all of them stop at the same boundary."""
-        return torch.tensor(float(self.received is not None), device=device)
+    def requested_anywhere(self, device):
+        """Whether any rank got a signal (a collective: every rank asks at the same boundary, so all of them stop
+        there together)."""
+        flag = torch.tensor(float(self.received is not None), device=device)
+        return distributed.all_reduce_sum(flag).item() > 0
 
 
 def ignore_stop_signals(worker_id):

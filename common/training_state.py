@@ -83,9 +83,9 @@ def _stacked_states(states, pick):
     return torch.stack(tensors)
 
 
-def checkpoint_payload(model_name, model, config, optimizer, scaler, progress, learning_rate, args,
-                       epoch_complete):
-    """The checkpoint of this moment. Collective: every rank must call it (their RNG states are gathered)."""
+def checkpoint_payload(model_name, model, config, step_state, progress, learning_rate, args, epoch_complete):
+    """The checkpoint of this moment; `step_state` holds the training step's entries (optimizer, scaler).
+    Collective: every rank must call it (their RNG states are gathered)."""
     own_cuda = torch.cuda.get_rng_state() if torch.cuda.is_available() else None  # this rank's device
     states, cuda_states = zip(*distributed.all_gather_object((capture_rng_state(), own_cuda)))
     return {
@@ -94,8 +94,7 @@ def checkpoint_payload(model_name, model, config, optimizer, scaler, progress, l
         'iteration': progress.iteration,
         'config': config,
         'state_dict': unwrap(model).state_dict(),
-        'optimizer': optimizer.state_dict(),
-        'scaler': scaler.state_dict(),
+        **step_state,
         'cuda_rng_state_all': _stacked_states(cuda_states, lambda state: state),
         'random_rng_states_all': _stacked_states(states, lambda state: state['torch']),
         'rng_states': list(states),
@@ -109,7 +108,7 @@ def checkpoint_payload(model_name, model, config, optimizer, scaler, progress, l
 def read_training_checkpoint(path, model_name):
     """A checkpoint this trainer wrote, checked to be one of `model_name` with everything resuming needs."""
     checkpoint = load_checkpoint(path)
-    required = ('model_name', 'config', 'state_dict', 'optimizer', 'scaler', 'rng_states', 'progress')
+    required = ('model_name', 'config', 'state_dict', 'rng_states', 'progress')
     missing = [key for key in required if not (isinstance(checkpoint, dict) and key in checkpoint)]
     if missing:
         raise CheckpointError(f'{path}: not a resumable training checkpoint (no {", ".join(missing)}); '
@@ -139,28 +138,3 @@ def resume_progress(checkpoint, args, rank, world_size, warn):
     if rank < len(states):
         restore_rng_state(states[rank])
     return progress
-
-
-GROUP_KEYS_ADDED_BY_STEPS = {'step', 'initial_lr'}  # LAMB counts steps per group; torch schedulers add initial_lr
-
-
-def optimizer_state_mismatch(optimizer, state):
-    """Why a saved optimizer state does not fit `optimizer` (another optimizer type, other parameters), or None."""
-    try:
-        saved_groups, saved_state = state['param_groups'], state['state']
-    except (KeyError, TypeError):
-        return 'it is not an optimizer state'
-    if len(saved_groups) != len(optimizer.param_groups):
-        return 'it has another number of parameter groups'
-    for saved, group in zip(saved_groups, optimizer.param_groups):
-        if set(saved) - GROUP_KEYS_ADDED_BY_STEPS != set(group) - GROUP_KEYS_ADDED_BY_STEPS:
-            return 'it comes from another optimizer'
-        if len(saved['params']) != len(group['params']):
-            return 'it covers another number of parameters'
-    parameters = [parameter for group in optimizer.param_groups for parameter in group['params']]
-    for index, values in saved_state.items():
-        for value in values.values():
-            if torch.is_tensor(value) and value.dim() > 0 and value.shape != parameters[index].shape:
-                return f'its state of parameter {index} has shape {tuple(value.shape)}, not ' \
-                       f'{tuple(parameters[index].shape)}'
-    return None

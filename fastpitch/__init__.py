@@ -1,13 +1,12 @@
-"""FastPitch 1.0: parallel text to mel spectrogram with explicit durations and pitch (the names every model
-package exposes)."""
-from .arg_parser import add_model_args, model_config
+"""FastPitch 1.0: parallel text to mel spectrogram with explicit durations and pitch."""
+from common.model_spec import GENERATOR, ModelSpec
+
+from .arg_parser import add_inference_args, add_model_args, model_config
 from .data_function import batch_to_device, get_collate_fn, get_dataset
 from .loss_function import FastPitchLoss
 from .model import FastPitch as Model
 from .pitch import read_pitch_stats
-
-ITEMS = 'mel frames'
-STATE_DICT_MARKER = 'encoder.word_emb.'
+from .synthesis import FastPitchGenerator, evaluation_pairs
 
 
 def build_loss(args):
@@ -26,3 +25,15 @@ def prepare_for_training(model, args):
         mean, std = read_pitch_stats(args.pitch_mean_std_file)
         model.pitch_mean.fill_(mean)
         model.pitch_std.fill_(std)
+
+
+SPEC = ModelSpec(
+    name='FastPitch', model_class=Model, role=GENERATOR, state_dict_marker='encoder.word_emb.',
+    add_model_args=add_model_args, model_config=model_config,
+    get_dataset=get_dataset, get_collate_fn=get_collate_fn, batch_to_device=batch_to_device, item_unit='mel frames',
+    build_loss=build_loss, prepare_for_training=prepare_for_training, validation_images=validation_images,
+    add_inference_args=add_inference_args, make_synthesizer=FastPitchGenerator,
+    # the length regulator between them is Python control flow: it stays eager
+    scriptable_parts=('encoder', 'decoder', 'duration_predictor', 'pitch_predictor'),
+    evaluation_pairs=evaluation_pairs,
+)

@@ -2,6 +2,7 @@
 
 The mel size comes from the shared audio flags (common.data_args: --n-mel-channels).
 """
+from common.cli import positive_float
 
 
 def _add_fft_args(parser, prefix, title):
@@ -74,3 +75,16 @@ def model_config(args):
     config = {'n_mel_channels': args.n_mel_channels}
     config.update({key: getattr(args, key) for key in _CONFIG_KEYS})
     return config
+
+
+def add_inference_args(parser):
+    """inference.py's FastPitch controls: pace and pitch (applied in the order flatten, invert, amplify, shift)."""
+    group = parser.add_argument_group('FastPitch controls')
+    group.add_argument('--pace', type=positive_float, default=1.0, help='Speaking rate (above 1: faster)')
+    group.add_argument('--pitch-transform-flatten', action='store_true', help='Flatten the pitch')
+    group.add_argument('--pitch-transform-invert', action='store_true', help='Invert the pitch around its mean')
+    group.add_argument('--pitch-transform-amplify', type=float, default=1.0, metavar='F',
+                       help='Scale the pitch\'s deviation from its mean')
+    group.add_argument('--pitch-transform-shift', type=float, default=0.0, metavar='HZ',
+                       help='Raise (or lower) the pitch by HZ')
+    return parser

@@ -113,6 +113,7 @@ class FastPitch(nn.Module):
         # training-set pitch statistics (Hz), set by the training script from --pitch-mean-std-file
         self.register_buffer('pitch_mean', torch.zeros(1))
         self.register_buffer('pitch_std', torch.zeros(1))
+        self.n_mel_channels = n_mel_channels
         self.proj = nn.Linear(out_fft_output_size, n_mel_channels)
 
     def _predict(self, text, max_duration):

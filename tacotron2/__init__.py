@@ -1,11 +1,11 @@
-"""Tacotron 2: text to mel spectrogram with location-sensitive attention (the names every model package exposes)."""
-from .arg_parser import add_model_args, model_config
+"""Tacotron 2: text to mel spectrogram with location-sensitive attention."""
+from common.model_spec import GENERATOR, ModelSpec
+
+from .arg_parser import add_inference_args, add_model_args, model_config
 from .data_function import batch_to_device, get_collate_fn, get_dataset
 from .loss_function import Tacotron2Loss
 from .model import Tacotron2 as Model
-
-ITEMS = 'mel frames'
-STATE_DICT_MARKER = 'decoder.attention_rnn.'
+from .synthesis import Tacotron2Generator
 
 
 def build_loss(args):
@@ -16,3 +16,19 @@ def validation_images(y_pred, y):
     """2-D arrays (drawn with row 0 at the bottom) of the first validation item, for TensorBoard."""
     _, mel_out_postnet, _, alignments = y_pred
     return {'alignment': alignments[0].t(), 'mel_predicted': mel_out_postnet[0], 'mel_target': y[0][0]}
+
+
+def teacher_forced_alignment(model, text_ids, mel):
+    return model.teacher_forced_alignment(text_ids, mel)
+
+
+SPEC = ModelSpec(
+    name='Tacotron2', model_class=Model, role=GENERATOR, state_dict_marker='decoder.attention_rnn.',
+    add_model_args=add_model_args, model_config=model_config,
+    get_dataset=get_dataset, get_collate_fn=get_collate_fn, batch_to_device=batch_to_device, item_unit='mel frames',
+    build_loss=build_loss, validation_images=validation_images,
+    add_inference_args=add_inference_args, make_synthesizer=Tacotron2Generator,
+    # the autoregressive decoder loop is Python control flow: it stays eager
+    scriptable_parts=('encoder', 'postnet'),
+    teacher_forced_alignment=teacher_forced_alignment,
+)

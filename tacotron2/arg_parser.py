@@ -4,6 +4,7 @@ The mel size comes from the shared audio flags (common.data_args: --n-mel-channe
 """
 import argparse
 
+from common.cli import positive_int
 from common.text.symbols import symbols
 
 
@@ -77,3 +78,11 @@ _CONFIG_KEYS = (
 def model_config(args):
     """Tacotron2(**config) keyword arguments from parsed flags (audio flags included, for n_mel_channels)."""
     return {key: getattr(args, key) for key in _CONFIG_KEYS}
+
+
+def add_inference_args(parser):
+    """inference.py's Tacotron 2 flags."""
+    group = parser.add_argument_group('Tacotron 2 synthesis')
+    group.add_argument('--max-decoder-steps', type=positive_int,
+                       help='Decoder step limit (default: the checkpoint\'s)')
+    return parser

@@ -12,6 +12,7 @@ import soundfile as sf
 import torch
 
 import inference
+from fastpitch.synthesis import build_pitch_transform
 from common.checkpoint import save_checkpoint
 from common.logger import read_json_log
 from common.text import text_to_sequence
@@ -204,13 +205,13 @@ def test_int8_needs_the_named_model(tmp_path, checkpoints, capsys):
 
 def test_pitch_transform_flags_compose_in_order():
     args = inference.build_parser().parse_args(['-i', 'x', '--fastpitch', 'y'])
-    assert inference.build_pitch_transform(args) is None
+    assert build_pitch_transform(args) is None
     pitch, lengths = torch.tensor([[1.0, -2.0, 0.5]]), torch.tensor([3])
     args.pitch_transform_invert, args.pitch_transform_amplify, args.pitch_transform_shift = True, 3.0, 20.0
-    transformed = inference.build_pitch_transform(args)(pitch, lengths, 200.0, 40.0)
+    transformed = build_pitch_transform(args)(pitch, lengths, 200.0, 40.0)
     assert torch.allclose(transformed, -pitch * 3.0 + 0.5)
     args.pitch_transform_flatten = True
-    assert torch.allclose(inference.build_pitch_transform(args)(pitch, lengths, 200.0, 40.0), torch.full((1, 3), 0.5))
+    assert torch.allclose(build_pitch_transform(args)(pitch, lengths, 200.0, 40.0), torch.full((1, 3), 0.5))
 
 
 def test_flags_and_checkpoints_that_do_not_go_together(tmp_path, reference_dir, capsys):

@@ -22,8 +22,9 @@ import torch.nn.functional as F
 import models
 import train
 from common.logger import read_json_log
-from common.training import GradientStep, NonFiniteLossError, Precision, TrainingError, resolve_precision
-from common.training_state import ResumableBatchSampler, optimizer_state_mismatch
+from common.training import (GradientStep, NonFiniteLossError, Precision, TrainingError, optimizer_state_mismatch,
+                             resolve_precision)
+from common.training_state import ResumableBatchSampler
 from tests.tiny_configs import TINY_FLAGS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -224,10 +225,10 @@ def test_accumulated_micro_batches_step_like_one_large_batch():
     def weights_after_one_step(accumulation_steps):
         model, inputs, targets = tiny_regression()
         optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-        stepper = GradientStep(model, optimizer, Precision('cpu', None), accumulation_steps, grad_clip_thresh=1e9,
-                               max_nonfinite_steps=3)
+        stepper = GradientStep(model, F.mse_loss, optimizer, Precision('cpu', None), accumulation_steps,
+                               grad_clip_thresh=1e9, max_nonfinite_steps=3)
         for index, (x, y) in enumerate(zip(inputs.chunk(accumulation_steps), targets.chunk(accumulation_steps))):
-            stepper.backward(F.mse_loss(model(x), y), last_micro_batch=index == accumulation_steps - 1)
+            stepper.accumulate(x, y, last_micro_batch=index == accumulation_steps - 1)
         stepper.step(0.0)
         return torch.cat([model.weight.flatten(), model.bias])
 
@@ -236,22 +237,28 @@ def test_accumulated_micro_batches_step_like_one_large_batch():
 
 def test_nonfinite_steps_leave_the_weights_alone_and_too_many_in_a_row_stop():
     model, inputs, targets = tiny_regression()
-    stepper = GradientStep(model, torch.optim.SGD(model.parameters(), lr=0.1), Precision('cpu', None), 1,
-                           grad_clip_thresh=1.0, max_nonfinite_steps=2)
+    scale = {'value': float('nan')}  # multiplies the loss: nan, then 1, then inf
+
+    def loss_function(output, target):
+        return F.mse_loss(output, target) * scale['value']
+    stepper = GradientStep(model, loss_function, torch.optim.SGD(model.parameters(), lr=0.1), Precision('cpu', None),
+                           1, grad_clip_thresh=1.0, max_nonfinite_steps=2)
     before = model.weight.detach().clone()
-    stepper.backward(F.mse_loss(model(inputs), targets) * float('nan'), last_micro_batch=True)
+    stepper.accumulate(inputs, targets, last_micro_batch=True)
     result = stepper.step(float('nan'))
     assert result.skipped and result.nonfinite
     assert torch.equal(model.weight, before) and model.weight.grad is None
 
-    stepper.backward(F.mse_loss(model(inputs), targets), last_micro_batch=True)
+    scale['value'] = 1.0
+    stepper.accumulate(inputs, targets, last_micro_batch=True)
     assert not stepper.step(1.0).skipped  # a good step resets the count
     assert not torch.equal(model.weight, before) and stepper.nonfinite_in_a_row == 0
 
-    stepper.backward(F.mse_loss(model(inputs), targets) * float('inf'), last_micro_batch=True)
+    scale['value'] = float('inf')
+    stepper.accumulate(inputs, targets, last_micro_batch=True)
     stepper.step(float('inf'))
     stepper.check_nonfinite_limit()  # one in a row: carry on
-    stepper.backward(F.mse_loss(model(inputs), targets) * float('inf'), last_micro_batch=True)
+    stepper.accumulate(inputs, targets, last_micro_batch=True)
     stepper.step(float('inf'))
     with pytest.raises(NonFiniteLossError, match='2 optimizer steps in a row'):
         stepper.check_nonfinite_limit()

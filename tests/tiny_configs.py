@@ -25,13 +25,13 @@ TINY_FLAGS = {
 
 
 def tiny_args(model_name, extra=()):
-    parser = models.add_model_args(model_name, add_audio_args(argparse.ArgumentParser()))
+    parser = models.model_spec(model_name).add_model_args(add_audio_args(argparse.ArgumentParser()))
     return parser.parse_args([*TINY_FLAGS[model_name], *extra])
 
 
 def tiny_config(model_name, extra=()):
     """Constructor kwargs of the tiny model (extra flags, e.g. ['--n-mel-channels', '8'], override)."""
-    return models.get_model_config(model_name, tiny_args(model_name, extra))
+    return models.model_spec(model_name).model_config(tiny_args(model_name, extra))
 
 
 def tiny_model(model_name, extra=(), seed=0):

@@ -1,12 +1,12 @@
-"""WaveGlow: a flow-based vocoder from mel spectrogram to audio (the names every model package exposes)."""
-from .arg_parser import add_model_args, model_config
+"""WaveGlow: a flow-based vocoder from mel spectrogram to audio."""
+from common.model_spec import VOCODER, ModelSpec
+
+from .arg_parser import add_inference_args, add_model_args, model_config
 from .checkpoint_compat import config_from_state_dict, convert_nvidia_state_dict, has_weight_norm
 from .data_function import batch_to_device, get_collate_fn, get_dataset
 from .loss_function import WaveGlowLoss
 from .model import WaveGlow as Model
-
-ITEMS = 'audio samples'
-STATE_DICT_MARKER = 'upsample.'
+from .synthesis import WaveGlowVocoder, evaluation_pairs
 
 
 def build_loss(args):
@@ -22,5 +22,14 @@ def load_weights(model, state_dict):
     model.load_state_dict(state_dict)
 
 
-def prepare_for_inference(model):
-    return Model.remove_weightnorm(model)
+SPEC = ModelSpec(
+    name='WaveGlow', model_class=Model, role=VOCODER, state_dict_marker='upsample.',
+    add_model_args=add_model_args, model_config=model_config,
+    get_dataset=get_dataset, get_collate_fn=get_collate_fn, batch_to_device=batch_to_device,
+    item_unit='audio samples', build_loss=build_loss,
+    config_from_state_dict=config_from_state_dict, load_weights=load_weights,
+    prepare_for_inference=Model.remove_weightnorm,
+    add_inference_args=add_inference_args, make_synthesizer=WaveGlowVocoder,
+    scriptable_parts=('WN',),  # the flows' loop is Python control flow: it stays eager
+    evaluation_pairs=evaluation_pairs,
+)

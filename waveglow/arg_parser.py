@@ -2,6 +2,7 @@
 
 The mel size comes from the shared audio flags (common.data_args: --n-mel-channels).
 """
+from common.cli import non_negative_float
 
 
 def add_model_args(parser):
@@ -36,3 +37,15 @@ def model_config(args):
             'n_channels': args.wn_channels,
         },
     }
+
+
+def add_inference_args(parser):
+    """inference.py's WaveGlow flags."""
+    group = parser.add_argument_group('WaveGlow synthesis')
+    group.add_argument('--sigma-infer', type=non_negative_float, default=0.9,
+                       help='Standard deviation of WaveGlow\'s noise')
+    group.add_argument('--denoising-strength', type=non_negative_float, default=0.01,
+                       help='Strength of the WaveGlow denoiser (0 switches it off)')
+    group.add_argument('--wn-channels', type=int,
+                       help='Accepted for the reference scripts; the size is read from the checkpoint')
+    return parser

@@ -1,0 +1,44 @@
+"""Models from specs and from checkpoint files of any format we accept (common/checkpoint.py reads the files).
+
+A checkpoint's model is identified by its stored model_name, else by the parameter names only that model has
+(`ModelSpec.state_dict_marker`); its size comes from its stored config, else from its tensors
+(`ModelSpec.config_from_state_dict`), else from the flag defaults.
+"""
+from common.checkpoint import CheckpointError, split_checkpoint, strip_module_prefix
+
+MAX_DETAILS = 300  # characters of torch's key listing kept in a one-line error
+
+
+def identify_state_dict(state_dict, specs):
+    """The name of the model whose parameter names this state dict has, or None."""
+    for spec in specs:
+        if any(key.startswith(spec.state_dict_marker) for key in state_dict):
+            return spec.name
+    return None
+
+
+def model_from_checkpoint(spec, checkpoint, source, specs):
+    """(model as trained, on the CPU, its config) from a loaded checkpoint object of any accepted format.
+    `specs` are every known model's, to name the model a wrong file holds. Raises CheckpointError naming `source`."""
+    state_dict, config, meta = split_checkpoint(checkpoint, source=source)
+    state_dict = strip_module_prefix(state_dict)
+    found = meta.get('model_name') or identify_state_dict(state_dict, specs)
+    if found != spec.name:
+        what = f'a {found} checkpoint' if found else 'no parameters of any known model'
+        raise CheckpointError(f'{source}: holds {what}, not {spec.name}')
+    if config is None:
+        config = spec.config_from_state_dict(state_dict) if spec.config_from_state_dict else spec.default_config()
+    try:
+        model = spec.model_class(**config)
+        spec.load_weights(model, state_dict)
+    except (RuntimeError, TypeError, ValueError) as error:
+        details = ' '.join(str(error).split())  # one line, however many keys torch lists
+        if len(details) > MAX_DETAILS:
+            details = details[:MAX_DETAILS] + '...'
+        raise CheckpointError(f'{source}: does not fit a {spec.name} of its config ({details})') from None
+    return model, config
+
+
+def ready_for_inference(spec, model, device):
+    """The model as synthesis uses it: the spec's inference preparation, on `device`, in eval mode."""
+    return spec.prepare_for_inference(model).to(device).eval()
