@@ -1,72 +1,63 @@
 """Objective quality of a trained model on held-out recordings (mel L1 and mel-cepstral distortion, common/quality.py).
 
-  FastPitch: synthesize each sentence with the recording's own durations (so the frames line up; pitch is
-             predicted) and compare the mel with the recording's mel.
-  WaveGlow:  vocode each recording's mel (sigma 0) and compare the mel of that audio with the recording's mel.
+What is compared is the model's own evaluation (ModelSpec.evaluation_pairs): a mel generator synthesizes each
+sentence with the recording's own durations (so the frames line up) and is compared with the recording's mel; a
+vocoder vocodes each recording's mel (sigma 0) and the mel of that audio is compared with the recording's.
 `--untrained` scores the same architecture freshly initialised, the "before training" figure.
 
-  python evaluate.py -m FastPitch --checkpoint C -d DATA --filelist F [--pitch-mean-std-file S] [--untrained]
+  python evaluate.py -m NAME --checkpoint C -d DATA --filelist F [model data flags, e.g. --pitch-mean-std-file S]
 """
-import argparse
 import json
 import sys
 
 import torch
 
 import models
-from common.audio import AudioError, load_wav
-from common.checkpoint import CheckpointError, load_checkpoint, split_checkpoint
-from common.data_args import add_audio_args, add_text_args, stft_kwargs
-from common.filelist import FilelistError, read_filelist
+from common import model_loading
+from common.audio import AudioError
+from common.checkpoint import CheckpointError, load_checkpoint
+from common.cli import ArgumentParser
+from common.data_args import add_audio_args, add_text_args
+from common.filelist import FilelistError
 from common.quality import mel_cepstral_distortion, mel_l1
-from common.stft import TacotronSTFT
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('-m', '--model-name', required=True, choices=['FastPitch', 'WaveGlow'])
+def evaluable_models():
+    return [name for name, spec in models.MODELS.items() if spec.evaluation_pairs is not None]
+
+
+def build_parser(model_name=None):
+    parser = ArgumentParser(prog='evaluate.py', description=__doc__.split('\n')[0])
+    parser.add_argument('-m', '--model-name', required=True, choices=evaluable_models())
     parser.add_argument('--checkpoint', required=True, help='Checkpoint of the model to score')
     parser.add_argument('-d', '--dataset-path', default='./', help='Folder the filelist paths are relative to')
     parser.add_argument('--filelist', required=True,
-                        help='FastPitch: mels|durations|pitch|text filelist; WaveGlow: wavs/ID.wav|text filelist')
-    parser.add_argument('--pitch-mean-std-file', default=None, help='FastPitch pitch statistics (JSON)')
+                        help='Held-out clips, in the filelist format the model trains on')
     parser.add_argument('--untrained', action='store_true', help='Score a freshly initialised model of this config')
     parser.add_argument('--seed', type=int, default=1234, help='Seed of the fresh initialisation')
     parser.add_argument('--label', default='', help='Name of this measurement in the output')
     add_audio_args(parser)
     add_text_args(parser)
-    return parser.parse_args(argv)
+    if model_name in evaluable_models():
+        models.model_spec(model_name).add_model_args(parser)  # its data flags; the sizes come from the checkpoint
+    return parser
 
 
-def load_scored_model(args):
-    if not args.untrained:
-        return models.load_model_from_checkpoint(args.model_name, args.checkpoint)
-    _, config, _ = split_checkpoint(load_checkpoint(args.checkpoint), source=args.checkpoint)
-    torch.manual_seed(args.seed)
-    model = models.get_model(args.model_name, config, 'cpu')
-    prepare = getattr(models.model_package(args.model_name), 'prepare_for_inference', None)
-    return (prepare(model) if prepare else model).eval()
+def parse_args(argv):
+    first = ArgumentParser(prog='evaluate.py', add_help=False)
+    first.add_argument('-m', '--model-name')
+    known, _ = first.parse_known_args(argv)
+    return build_parser(known.model_name).parse_args(argv)
 
 
-def fastpitch_pairs(model, args):
-    """(synthesized mel, recorded mel) per clip, durations taken from the recording."""
-    package = models.model_package('FastPitch')
-    for text, mel, durations, _, _ in package.get_dataset(args, args.filelist):
-        predicted, _, _, _ = model.infer(text[None], torch.tensor([text.numel()]), dur_tgt=durations[None])
-        yield predicted[0], mel
-
-
-def waveglow_pairs(model, args):
-    """(mel of the vocoded audio, recorded mel) per clip."""
-    stft = TacotronSTFT(**stft_kwargs(args))
-    for entry in read_filelist(args.filelist, n_path_columns=1):
-        audio, _ = load_wav(f'{args.dataset_path}/{entry.paths[0]}', args.sampling_rate)
-        mel = stft.mel_spectrogram(audio[None])
-        vocoded = model.infer(mel, sigma=0.0).clamp(-1, 1)
-        yield stft.mel_spectrogram(vocoded)[0], mel[0]
-
-
-PAIRS = {'FastPitch': fastpitch_pairs, 'WaveGlow': waveglow_pairs}
+def load_scored_model(spec, args):
+    """The checkpoint's model, or with --untrained a fresh one of the same config (read the same way)."""
+    checkpoint = load_checkpoint(args.checkpoint)
+    model, config = model_loading.model_from_checkpoint(spec, checkpoint, args.checkpoint, models.MODELS.values())
+    if args.untrained:
+        torch.manual_seed(args.seed)
+        model = spec.model_class(**config)
+    return model_loading.ready_for_inference(spec, model, 'cpu')
 
 
 def score(pairs):
@@ -82,12 +73,13 @@ def score(pairs):
 
 def main(argv=None):
     args = parse_args(argv)
+    spec = models.model_spec(args.model_name)
     try:
-        model = load_scored_model(args)
+        model = load_scored_model(spec, args)
         with torch.no_grad():
-            result = score(PAIRS[args.model_name](model, args))
+            result = score(spec.evaluation_pairs(model, args))
     except (CheckpointError, FilelistError, AudioError, ValueError) as error:
-        sys.exit(f'error: {error}')
+        sys.exit(f'evaluate.py: error: {" ".join(str(error).split())}')
     result = {'model': args.model_name, 'label': args.label or ('untrained' if args.untrained else 'trained'),
               **result}
     print(json.dumps(result))

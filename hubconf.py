@@ -1,4 +1,4 @@
-"""torch.hub entry points for Tacotron 2, WaveGlow and FastPitch 1.0.
+"""torch.hub entry points, one per model of the table in models.py: nvidia_<name in lower case>.
 
     import torch
     fastpitch = torch.hub.load('/path/to/this/repo', 'nvidia_fastpitch', source='local', checkpoint='FastPitch.pt')
@@ -10,9 +10,9 @@ arguments replace config entries, and a dict such as WN_config is merged key by 
 loads any checkpoint that models.load_model_from_checkpoint reads (its size comes from the file). Models come back
 in eval mode on `device`, with forward() doing synthesis (forward is infer), as exported models are called.
 
-Nothing is downloaded: NVIDIA's pretrained checkpoints live on NGC (https://catalog.ngc.nvidia.com, "Tacotron2",
-"WaveGlow" and "FastPitch" PyTorch checkpoints), which this project cannot reach. Download one yourself and pass
-its path; NVIDIA/waveglow's pickled files also need allow_pickle=True (only for files you trust).
+Nothing is downloaded: NVIDIA's pretrained checkpoints live on NGC (https://catalog.ngc.nvidia.com, the models'
+PyTorch checkpoints), which this project cannot reach. Download one yourself and pass its path; the pickled files
+of NVIDIA's original repositories also need allow_pickle=True (only for files you trust).
 """
 import models
 
@@ -49,17 +49,14 @@ def _with_overrides(model_name, config, overrides):
     return config
 
 
-def nvidia_tacotron2(pretrained=False, checkpoint=None, allow_pickle=False, device='cpu', **config):
-    """Tacotron 2: text ids (B, T) and lengths -> (mel, mel_lengths, alignments). See the module docstring."""
-    return _hub_model('Tacotron2', pretrained, checkpoint, allow_pickle, device, config)
+def _entry_point(spec):
+    def entry_point(pretrained=False, checkpoint=None, allow_pickle=False, device='cpu', **config):
+        return _hub_model(spec.name, pretrained, checkpoint, allow_pickle, device, config)
+    entry_point.__name__ = f'nvidia_{spec.cli_name}'
+    entry_point.__doc__ = (f'{spec.name} ({spec.role}), fresh or from checkpoint=PATH; forward() synthesizes as its '
+                           f'infer() does. See the module docstring.')
+    return entry_point
 
 
-def nvidia_waveglow(pretrained=False, checkpoint=None, allow_pickle=False, device='cpu', **config):
-    """WaveGlow: mel (B, n_mel, frames), sigma -> audio (B, frames * 256). See the module docstring."""
-    return _hub_model('WaveGlow', pretrained, checkpoint, allow_pickle, device, config)
-
-
-def nvidia_fastpitch(pretrained=False, checkpoint=None, allow_pickle=False, device='cpu', **config):
-    """FastPitch 1.0: text ids (B, T) padded with 0 -> (mel, mel_lengths, durations, pitch). See the module
-    docstring."""
-    return _hub_model('FastPitch', pretrained, checkpoint, allow_pickle, device, config)
+for _spec in models.MODELS.values():
+    globals()[f'nvidia_{_spec.cli_name}'] = _entry_point(_spec)
