@@ -27,7 +27,6 @@ temporary name and renamed, so an interrupted run leaves no partial file behind.
 import argparse
 import json
 import multiprocessing
-import os
 import sys
 from dataclasses import dataclass
 from functools import cached_property
@@ -39,12 +38,12 @@ from tqdm import tqdm
 
 from common.audio import load_wav
 from common.data_args import add_audio_args, add_text_args, stft_kwargs
-from common.filelist import FilelistError, read_filelist, write_filelist
-from common.stft import TacotronSTFT
+from common.fileio import load_tensor, torch_save_atomic, write_text_atomic
+from common.filelist import FilelistError, entry_text_ids, load_entry_tensor, read_filelist, write_filelist
+from common.stft import TacotronSTFT, mel_from_audio
 from common.text import text_to_sequence
-from fastpitch.durations import durations_from_espeak, durations_from_tacotron2, mel_frame_count
+from fastpitch.durations import durations_from_alignment, durations_from_espeak, mel_frame_count
 from fastpitch.pitch import PITCH_FMAX, PITCH_FMIN, char_pitch, frame_pitch, pitch_stats, write_pitch_stats
-from tacotron2.data_function import mel_from_audio
 
 OUTPUT_KINDS = ('mels', 'durations', 'pitch_char')
 TIMINGS_DIR = 'timings'
@@ -101,27 +100,13 @@ def report_path(dataset_path, filelist):
     return Path(dataset_path) / f'skipped__{Path(filelist).stem}.txt'
 
 
-def save_atomic(tensor, path):
-    """torch.save under a temporary name in the same folder, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    try:
-        torch.save(tensor, tmp_path)
-        os.replace(tmp_path, path)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
-
-
 # ---------------------------------------------------------------- checks before any work
 
 def check_clip(entry, settings):
     """Raise FilelistError (`filelist:line: problem`) for a line that preprocessing cannot use."""
     wav = settings.dataset_path / entry.paths[0]
     num_samples = check_wav_header(entry, wav, settings)
-    ids = text_to_sequence(entry.text, settings.text_cleaners)
-    if not ids:
-        raise entry.error(f'transcript {entry.text!r} has no known symbol')
+    ids = entry_text_ids(entry, settings.text_cleaners).tolist()
     n_frames = mel_frame_count(num_samples, settings.stft['hop_length'])
     durations_file = output_path(settings.dataset_path, 'durations', entry.clip_id)
     if durations_file.is_file() and (settings.extract_durations or settings.extract_pitch):
@@ -154,13 +139,9 @@ def check_wav_header(entry, wav, settings):
 
 
 def check_saved_durations(entry, path, n_symbols, n_frames):
-    try:
-        durations = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as error:  # torch.load raises several types for corrupt files
-        raise entry.error(f'{path}: not a readable tensor file ({error})') from None
-    if not isinstance(durations, torch.Tensor) or durations.dim() != 1 or durations.numel() != n_symbols:
-        raise entry.error(f'{path}: expected {n_symbols} durations (one per symbol), got '
-                          f'{tuple(getattr(durations, "shape", ()))}')
+    durations = load_entry_tensor(entry, path, 'durations')
+    if durations.dim() != 1 or durations.numel() != n_symbols:
+        raise entry.error(f'{path}: expected {n_symbols} durations (one per symbol), got {tuple(durations.shape)}')
     if int(durations.sum()) != n_frames:
         raise entry.error(f'{path}: durations sum to {int(durations.sum())} frames but the mel has {n_frames}')
 
@@ -218,14 +199,14 @@ class ClipData:
     def mel(self):
         saved = output_path(self.settings.dataset_path, 'mels', self.clip.clip_id)
         if saved.is_file():
-            return torch.load(saved, map_location='cpu', weights_only=True)
+            return load_tensor(saved, 'mel')
         return mel_from_audio(self.stft, self.audio)
 
 
 def clip_durations(data, settings, tacotron2):
     ids = torch.tensor(text_to_sequence(data.clip.text, settings.text_cleaners), dtype=torch.long)
     if settings.durations_from == 'tacotron2':
-        return durations_from_tacotron2(tacotron2, ids, data.mel)
+        return durations_from_alignment(tacotron2.teacher_forced_alignment(ids, data.mel), len(ids))
     # check_timings has matched the timings to the WAV and the transcript.
     timings = json.loads(timings_path(settings.dataset_path, data.clip.clip_id).read_text())
     hop_length = settings.stft['hop_length']
@@ -234,7 +215,7 @@ def clip_durations(data, settings, tacotron2):
 
 
 def clip_pitch(data, settings):
-    durations = torch.load(output_path(settings.dataset_path, 'durations', data.clip.clip_id), weights_only=True)
+    durations = load_tensor(output_path(settings.dataset_path, 'durations', data.clip.clip_id), 'durations')
     stft = settings.stft
     pitch = frame_pitch(data.audio, stft['sampling_rate'], stft['filter_length'], stft['hop_length'],
                         settings.pitch_fmin, settings.pitch_fmax)
@@ -252,7 +233,7 @@ def process_clip(clip):
         for kind, wanted, make in steps:
             path = output_path(settings.dataset_path, kind, clip.clip_id)
             if wanted and not path.is_file():
-                save_atomic(make(), path)
+                torch_save_atomic(make(), path)
     except ValueError as error:  # AudioError, DurationError and bad saved tensors: a problem of this clip
         return clip, str(error)
     return clip, None
@@ -302,7 +283,7 @@ def write_outputs(filelist, entries, settings):
 
     written = []
     if settings.extract_pitch and entries:
-        pitches = [torch.load(output_path(settings.dataset_path, 'pitch_char', entry.clip_id), weights_only=True)
+        pitches = [load_tensor(output_path(settings.dataset_path, 'pitch_char', entry.clip_id), 'pitch')
                    for entry in entries]
         write_pitch_stats(stats_path(settings.dataset_path, filelist), pitch_stats(pitches))
         written.append(stats_path(settings.dataset_path, filelist))
@@ -315,8 +296,7 @@ def write_outputs(filelist, entries, settings):
 
 
 def write_report(path, problems):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(''.join(f'{problem}\n' for problem in problems))
+    write_text_atomic(path, ''.join(f'{problem}\n' for problem in problems))
 
 
 def prepare(args, tacotron2=None):

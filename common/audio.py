@@ -3,12 +3,13 @@
 Every problem with an input file becomes an AudioError whose one-line message names the file, so a bad clip in a
 corpus of thousands can be found without a traceback.
 """
-import os
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 import torch
+
+from common.fileio import open_atomic
 
 WAV_FORMATS = ('WAV', 'WAVEX')
 FLOAT_SUBTYPES = ('FLOAT', 'DOUBLE')
@@ -57,8 +58,7 @@ def load_wav(path, expected_sampling_rate):
 def save_wav(path, audio, sampling_rate):
     """Write mono float audio (tensor or array of shape (T,), clipped to [-1, 1]) as 16-bit PCM WAV.
 
-    The file is written under a temporary name in the same folder and renamed, so a crash never leaves a
-    half-written file behind under the final name.
+    The write is atomic (common/fileio.py): a crash never leaves a half-written file behind under the final name.
     """
     if isinstance(audio, torch.Tensor):
         audio = audio.detach().cpu().float().numpy()
@@ -69,12 +69,5 @@ def save_wav(path, audio, sampling_rate):
         raise AudioError(f'{path}: refusing to save audio with non-finite (NaN or inf) samples')
     samples = np.clip(np.round(audio * INT16_FULL_SCALE), -INT16_FULL_SCALE, INT16_FULL_SCALE - 1).astype(np.int16)
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_name = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    try:
-        sf.write(tmp_name, samples, sampling_rate, format='WAV', subtype='PCM_16')
-        os.replace(tmp_name, path)
-    except BaseException:
-        tmp_name.unlink(missing_ok=True)
-        raise
+    with open_atomic(path) as file:
+        sf.write(file, samples, sampling_rate, format='WAV', subtype='PCM_16')

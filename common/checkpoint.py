@@ -20,33 +20,16 @@ import numpy as np
 import torch
 from torch import nn
 
+from common.fileio import atomic_replace, torch_save_atomic
+
 
 class CheckpointError(ValueError):
     """A checkpoint file that cannot be used; the message names the file and the problem."""
 
 
 def save_checkpoint(payload, path):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    try:
-        with open(tmp, 'wb') as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder):
-    """Make a rename durable: the directory entry itself must reach the disk."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """torch.save `payload` to `path` atomically: a crash leaves the previous file, never half of a new one."""
+    torch_save_atomic(payload, path)
 
 
 # NVIDIA/waveglow pickles name their classes `glow.WaveGlow`, `glow.WN` and `glow.Invertible1x1Conv`.
@@ -231,13 +214,11 @@ class CheckpointManager:
 
     def _point_last_at(self, path):
         """Replace the link atomically: build the new one under a temporary name, then rename it over the old."""
-        tmp = self.link_path.with_name(f'.{self.link_path.name}.{os.getpid()}.tmp')
-        tmp.unlink(missing_ok=True)
-        try:
-            os.symlink(path.name, tmp)  # relative, so the folder can be moved
-        except OSError:  # file systems without symlinks get a copy
-            shutil.copyfile(path, tmp)
-        os.replace(tmp, self.link_path)
+        with atomic_replace(self.link_path) as temporary:
+            try:
+                os.symlink(path.name, temporary)  # relative, so the folder can be moved
+            except OSError:  # file systems without symlinks get a copy
+                shutil.copyfile(path, temporary)
 
     def _checkpoints(self):
         """(path, epoch, iteration or None) of this model's numbered files, oldest first."""

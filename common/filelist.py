@@ -1,10 +1,16 @@
-"""Reading filelists: `|`-separated lines of dataset-relative paths, a transcript and an optional speaker id.
+"""Filelists: `|`-separated lines of dataset-relative paths, a transcript and an optional speaker id; reading and
+writing them, and loading what a line holds (its transcript as symbol ids, the tensors its paths name).
 
 Every problem is reported as `filelist:line: problem` on one line (a FilelistError), so a bad line in a list of
 thousands can be found and fixed without a traceback.
 """
 from dataclasses import dataclass
 from pathlib import Path
+
+import torch
+
+from common.fileio import TensorFileError, load_tensor, open_atomic
+from common.text import text_to_sequence
 
 SEPARATOR = '|'
 
@@ -99,11 +105,32 @@ def _parse_line(filelist, line_number, line, n_path_columns):
 
 
 def write_filelist(path, rows):
-    """Write rows (sequences of column strings) as a filelist, atomically (temporary name, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path = path.with_name(f'.{path.name}.tmp')
-    with open(tmp_path, 'w', encoding='utf-8') as out:
+    """Write rows (sequences of column strings) as a filelist, atomically (common/fileio.py)."""
+    with open_atomic(path, 'w', encoding='utf-8') as out:
         for row in rows:
             out.write(SEPARATOR.join(str(column) for column in row) + '\n')
-    tmp_path.replace(path)
+
+
+def entry_text_ids(entry, text_cleaners):
+    """The entry's transcript as symbol ids (int64 tensor); a transcript without any known symbol is an error."""
+    ids = text_to_sequence(entry.text, text_cleaners)
+    if not ids:
+        raise entry.error(f'transcript {entry.text!r} has no known symbol')
+    return torch.tensor(ids, dtype=torch.long)
+
+
+def load_entry_tensor(entry, path, what):
+    """The tensor saved in `path` (named by the entry), with problems reported at the entry's line."""
+    try:
+        return load_tensor(path, what)
+    except TensorFileError as error:
+        raise entry.error(str(error)) from None
+
+
+def load_mel_file(entry, path, n_mel_channels):
+    """A saved (n_mel_channels, frames) float mel, as float32."""
+    mel = load_entry_tensor(entry, path, 'mel')
+    if not (mel.dim() == 2 and mel.size(0) == n_mel_channels and mel.is_floating_point()):
+        raise entry.error(f'{path}: expected a float mel of shape ({n_mel_channels}, frames), got {mel.dtype} '
+                          f'{tuple(mel.shape)}')
+    return mel.float()

@@ -100,3 +100,10 @@ class TacotronSTFT(nn.Module):
     def griffin_lim_from_mel(self, mel_log, n_iters=60):
         """Log-mel (B, n_mel, frames) -> audio (B, (frames - 1) * hop_length) by Griffin-Lim."""
         return griffin_lim(self.mel_to_magnitude(mel_log), self.stft_fn, n_iters=n_iters)
+
+
+@torch.no_grad()
+def mel_from_audio(stft, audio):
+    """Log-mel spectrogram (n_mel, frames) of one clip (T,) in [-1, 1], by a TacotronSTFT: what every model's
+    data and prepare_dataset.py compute, so that mels on disk and mels computed on the fly are the same."""
+    return stft.mel_spectrogram(audio.unsqueeze(0)).squeeze(0)

@@ -10,22 +10,15 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
-from common.filelist import read_filelist
+from common.filelist import entry_text_ids, load_entry_tensor, load_mel_file, read_filelist
 from fastpitch.pitch import normalize_pitch, read_pitch_stats
-from tacotron2.data_function import entry_text_ids, load_mel_file
 
 
 def load_symbol_values(entry, path, n_symbols, what, dtype):
     """A saved 1-D tensor with one value per symbol (durations or pitch)."""
-    if not path.is_file():
-        raise entry.error(f'{path}: no such {what} file')
-    try:
-        values = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as error:  # torch.load raises several types for corrupt or foreign files
-        raise entry.error(f'{path}: not a readable tensor file ({error})') from None
-    if not isinstance(values, torch.Tensor) or values.dim() != 1:
-        raise entry.error(f'{path}: expected a 1-D tensor of {what}, got {type(values).__name__} '
-                          f'{tuple(getattr(values, "shape", ()))}')
+    values = load_entry_tensor(entry, path, what)
+    if values.dim() != 1:
+        raise entry.error(f'{path}: expected a 1-D tensor of {what}, got shape {tuple(values.shape)}')
     if values.numel() != n_symbols:
         raise entry.error(f'{path}: has {values.numel()} {what} values but the transcript has {n_symbols} symbols')
     return values.to(dtype)

@@ -13,6 +13,8 @@ import librosa
 import numpy as np
 import torch
 
+from common.fileio import write_text_atomic
+
 PITCH_FMIN = 80.0   # Hz, lowest F0 searched (the --pitch-fmin default)
 PITCH_FMAX = 500.0  # Hz, highest F0 searched (the --pitch-fmax default)
 
@@ -51,10 +53,7 @@ def pitch_stats(char_pitches):
 
 
 def write_pitch_stats(path, stats):
-    path = Path(path)
-    tmp_path = path.with_name(f'.{path.name}.tmp')
-    tmp_path.write_text(json.dumps(stats, indent=1) + '\n')
-    tmp_path.replace(path)
+    write_text_atomic(path, json.dumps(stats, indent=1) + '\n')
 
 
 def read_pitch_stats(path):

@@ -21,10 +21,10 @@ FILELISTS=filelists
 START=$(date +%s)
 step() { printf '\n== %s  [%d s]\n' "$*" $(( $(date +%s) - START )); }
 
-step "1/6 Build the embedded corpus: eSpeak NG speaks $NUM_CLIPS of our sentences (LJSpeech layout)"
+step "1/6 Build the embedded corpus: eSpeak NG speaks $NUM_CLIPS of our sentences (LJSpeech layout, no filelists)"
 bash scripts/build_corpus.sh "$DATASET_PATH" "$NUM_CLIPS"
 
-step "2/6 Preprocess: split, mels, per-symbol durations from the eSpeak timings, per-symbol pitch"
+step "2/6 Preprocess: train/val/test split (common/splits.py), mels, durations from the eSpeak timings, pitch"
 bash scripts/prepare_dataset.sh --skip-download --filelists-dir "$FILELISTS"
 
 step "3/6 Train a small FastPitch ($FASTPITCH_EPOCHS epochs; the recipe script with demo sizes)"

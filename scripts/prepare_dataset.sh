@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Prepare a corpus for all three models: fetch LJSpeech-1.1 unless present, split its metadata.csv into
-# train/val/test filelists (or reuse existing ones), then write mels, per-symbol durations and pitch with
-# prepare_dataset.py, plus the Tacotron 2 mel filelists and the FastPitch filelists next to the split.
+# train/val/test filelists with scripts/split_metadata.py (common/splits.py: 12,500/100/500 for LJSpeech, the same
+# proportions with floors for other sizes; or reuse existing ones), then write mels, per-symbol durations and pitch
+# with prepare_dataset.py, plus the Tacotron 2 mel filelists and the FastPitch filelists next to the split.
 #
 #   scripts/prepare_dataset.sh                                     # LJSpeech into data/LJSpeech-1.1
 #   DATASET_PATH=data/espeak scripts/prepare_dataset.sh --skip-download   # the embedded corpus (build it first:
-#       python -m common.corpus.build --output data/espeak --filelists-dir filelists)
+#       bash scripts/build_corpus.sh data/espeak 300)
 #
 # Flags (each has an environment variable; flags win):
 #   --dataset-path D        DATASET_PATH   corpus folder (default data/LJSpeech-1.1; DATA_DIR is read too)

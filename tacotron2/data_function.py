@@ -10,37 +10,8 @@ from torch.utils.data import Dataset
 
 from common.audio import AudioError, load_wav
 from common.data_args import stft_kwargs
-from common.filelist import read_filelist
-from common.stft import TacotronSTFT
-from common.text import text_to_sequence
-
-
-@torch.no_grad()
-def mel_from_audio(stft, audio):
-    """Log-mel spectrogram (n_mel, frames) of one clip (T,) in [-1, 1]."""
-    return stft.mel_spectrogram(audio.unsqueeze(0)).squeeze(0)
-
-
-def load_mel_file(entry, path, n_mel_channels):
-    """A saved (n_mel_channels, frames) float mel; problems are reported at the filelist line."""
-    if not path.is_file():
-        raise entry.error(f'{path}: no such mel file')
-    try:
-        mel = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as error:  # torch.load raises several types for corrupt or foreign files
-        raise entry.error(f'{path}: not a readable tensor file ({error})') from None
-    if not (isinstance(mel, torch.Tensor) and mel.dim() == 2 and mel.size(0) == n_mel_channels
-            and mel.is_floating_point()):
-        shape = tuple(mel.shape) if isinstance(mel, torch.Tensor) else type(mel).__name__
-        raise entry.error(f'{path}: expected a float mel of shape ({n_mel_channels}, frames), got {shape}')
-    return mel.float()
-
-
-def entry_text_ids(entry, text_cleaners):
-    ids = text_to_sequence(entry.text, text_cleaners)
-    if not ids:
-        raise entry.error(f'transcript {entry.text!r} has no known symbol')
-    return torch.tensor(ids, dtype=torch.long)
+from common.filelist import entry_text_ids, load_mel_file, read_filelist
+from common.stft import TacotronSTFT, mel_from_audio
 
 
 class TextMelDataset(Dataset):

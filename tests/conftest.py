@@ -36,12 +36,14 @@ def espeak_backend():
 
 @pytest.fixture(scope='session')
 def corpus_dir(espeak_backend, tmp_path_factory):
-    """A tiny embedded corpus (eSpeak NG), built once per test session with the command line: wavs/, metadata.csv,
-    timings/ and filelists/espeak_audio_text_{train,val,test}_filelist.txt."""
+    """A tiny embedded corpus (eSpeak NG), built once per test session with the command line (wavs/, metadata.csv,
+    timings/), and filelists/espeak_audio_text_{train,val,test}_filelist.txt: its metadata.csv split by
+    common/splits.py as scripts/prepare_dataset.sh splits it for the demo."""
     from common.corpus.build import main as build_corpus
+    from common.splits import write_split_filelists
     folder = tmp_path_factory.mktemp('espeak_corpus')
-    build_corpus(['--output', str(folder), '--num-clips', str(TINY_CORPUS_CLIPS),
-                  '--filelists-dir', str(folder / 'filelists')])
+    build_corpus(['--output', str(folder), '--num-clips', str(TINY_CORPUS_CLIPS)])
+    write_split_filelists(folder / 'metadata.csv', folder / 'filelists', 'espeak')
     return folder
 
 

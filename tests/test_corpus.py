@@ -1,4 +1,5 @@
-"""The embedded eSpeak NG corpus: layout, audio format, timings, determinism, resume, and its errors."""
+"""The embedded eSpeak NG corpus: layout (the corpus only, no filelists), its split into filelists like LJSpeech's,
+audio format, timings, determinism, resume, and its errors."""
 import json
 import re
 import shutil
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
+from common import splits
 from common.corpus import build, espeak
 from common.corpus.sentences import sentence
 from common.text.cleaners import english_cleaners
@@ -16,12 +18,12 @@ from common.text.symbols import symbols
 from tests.conftest import TINY_CORPUS_CLIPS as TINY_CLIPS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+CORPUS_FILES = ['corpus_info.json', 'metadata.csv', 'timings', 'wavs']  # all that the builder writes
 
 
 def build_corpus(root, *flags):
-    """Run the command line as a user would, filelists inside the corpus folder."""
-    build.main(['--output', str(root), '--num-clips', str(TINY_CLIPS), '--filelists-dir', str(root / 'filelists'),
-                *flags])
+    """Run the command line as a user would."""
+    build.main(['--output', str(root), '--num-clips', str(TINY_CLIPS), *flags])
 
 
 def read_metadata(root):
@@ -36,13 +38,14 @@ def test_metadata_lines_are_id_text_normalized(corpus_dir):
         assert set(normalized) <= set(symbols), identifier
 
 
-def test_filelists_split_the_corpus_in_the_reference_format(corpus_dir):
+def test_metadata_splits_into_filelists_in_the_reference_format(corpus_dir):
+    """The fixture's filelists come from metadata.csv through common/splits.py, as the demo's do."""
     normalized_by_id = {row[0]: row[2] for row in read_metadata(corpus_dir)}
     seen = []
-    for split in build.SPLITS:
+    for split, size in splits.split_sizes(TINY_CLIPS).items():
         path = corpus_dir / 'filelists' / f'espeak_audio_text_{split}_filelist.txt'
         lines = path.read_text().splitlines()
-        assert lines, f'{path.name} is empty'
+        assert len(lines) == size > 0, path.name
         for line in lines:
             audio_path, text = line.split('|')
             identifier = re.fullmatch(r'wavs/(ES\d{3}-\d{4})\.wav', audio_path).group(1)
@@ -93,11 +96,14 @@ def test_timings_cover_every_clip(corpus_dir):
 
 
 def corpus_files(root):
-    return {path.relative_to(root): path.read_bytes() for path in sorted(root.rglob('*')) if path.is_file()}
+    """What the builder writes, by path: everything but the filelists that the fixture adds."""
+    return {path.relative_to(root): path.read_bytes() for path in sorted(root.rglob('*'))
+            if path.is_file() and path.relative_to(root).parts[0] != 'filelists'}
 
 
-def test_build_is_deterministic(corpus_dir, tmp_path):
+def test_build_is_deterministic_and_writes_only_the_corpus(corpus_dir, tmp_path):
     build_corpus(tmp_path)
+    assert sorted(path.name for path in tmp_path.iterdir()) == CORPUS_FILES
     assert corpus_files(tmp_path) == corpus_files(corpus_dir)
 
 

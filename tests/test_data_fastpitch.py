@@ -8,14 +8,13 @@ import shutil
 import pytest
 import torch
 
-import data_functions
 from common.audio import load_wav, save_wav
-from common.data_args import add_audio_args, add_text_args
+from common.data_args import add_audio_args, add_data_args, add_text_args
 from common.filelist import FilelistError
 from common.text import text_to_sequence
 from fastpitch.data_function import batch_to_device, get_collate_fn, get_dataset
-from fastpitch.durations import (DurationError, durations_from_alignment, durations_from_espeak,
-                                 durations_from_tacotron2, even_shares, mel_frame_count, prenet_dropout_disabled)
+from fastpitch.durations import (DurationError, durations_from_alignment, durations_from_espeak, even_shares,
+                                 mel_frame_count)
 from fastpitch.pitch import (PitchStatsError, char_pitch, frame_pitch, normalize_pitch, read_pitch_stats,
                              write_pitch_stats)
 from tests.tiny_configs import tiny_model
@@ -84,17 +83,14 @@ def test_alignment_durations_count_argmax_frames():
 
 def test_tacotron2_durations_sum_to_the_mel_length_and_are_deterministic(corpus_dir):
     model = tiny_model('Tacotron2')
-    model.train()
     timings = next(iter(timings_of(corpus_dir).values()))
     ids = torch.tensor(text_to_sequence(timings['text'], CLEANERS))
     mel = torch.randn(80, 60)
-    durations = durations_from_tacotron2(model, ids, mel)
-    assert durations.shape == ids.shape and int(durations.sum()) == 60
-    assert torch.equal(durations, durations_from_tacotron2(model, ids, mel))
-    assert not model.training
-    assert model.decoder.prenet.p_dropout > 0, 'prenet dropout must be restored afterwards'
-    with prenet_dropout_disabled(model):
-        assert model.decoder.prenet.p_dropout == 0
+
+    def durations():
+        return durations_from_alignment(model.teacher_forced_alignment(ids, mel), len(ids))
+    assert durations().shape == ids.shape and int(durations().sum()) == 60
+    assert torch.equal(durations(), durations())
 
 
 # ---------------------------------------------------------------- pitch
@@ -145,7 +141,7 @@ def test_pitch_stats_file(tmp_path):
 
 def train_args(dataset_path, *flags):
     parser = add_text_args(add_audio_args(argparse.ArgumentParser()))
-    data_functions.add_data_args(parser)
+    add_data_args(parser)
     parser.add_argument('--pitch-mean-std-file')
     return parser.parse_args(['-d', str(dataset_path), '--training-files', 'unused', '--validation-files', 'unused',
                               *flags])

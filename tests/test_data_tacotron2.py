@@ -1,24 +1,22 @@
 """Tacotron 2 data: mels computed or loaded, the sorted and padded batch with its gate targets, errors by line."""
 import argparse
-from pathlib import Path
 
 import pytest
 import torch
 
-import data_functions
 import models
 from common.audio import load_wav
-from common.data_args import add_audio_args, add_text_args, stft_kwargs
+from common.data_args import add_audio_args, add_data_args, add_text_args, stft_kwargs
 from common.filelist import FilelistError
-from common.stft import TacotronSTFT
+from common.stft import TacotronSTFT, mel_from_audio
 from common.text import text_to_sequence
-from tacotron2.data_function import TextMelCollate, batch_to_device, get_collate_fn, get_dataset, mel_from_audio
+from tacotron2.data_function import TextMelCollate, batch_to_device, get_collate_fn, get_dataset
 from tests.tiny_configs import tiny_args, tiny_model
 
 
 def train_args(dataset_path, *flags):
     parser = add_text_args(add_audio_args(argparse.ArgumentParser()))
-    data_functions.add_data_args(parser)
+    add_data_args(parser)
     parser.add_argument('--n-frames-per-step', type=int, default=1)
     return parser.parse_args(['-d', str(dataset_path), '--training-files', 'unused', '--validation-files', 'unused',
                               *flags])
@@ -118,10 +116,8 @@ def test_filelist_format_errors(tmp_path):
 
 
 def test_every_model_has_its_data_functions():
-    for name in models.MODELS:
-        package = data_functions.get_data_functions(name)
-        assert Path(package.__file__).parent.name == name.lower()
-        for function in ('get_dataset', 'get_collate_fn', 'batch_to_device'):
-            assert callable(getattr(package, function))
+    for name, spec in models.MODELS.items():
+        for function in (spec.get_dataset, spec.get_collate_fn, spec.batch_to_device):
+            assert function.__module__ == f'{name.lower()}.data_function', (name, function)
     with pytest.raises(ValueError, match='unknown model'):
-        data_functions.get_data_functions('HiFiGAN')
+        models.model_spec('HiFiGAN')

@@ -4,12 +4,10 @@ import argparse
 import pytest
 import torch
 
-import data_functions
 from common.audio import load_wav, save_wav
-from common.data_args import add_audio_args, add_text_args, stft_kwargs
+from common.data_args import add_audio_args, add_data_args, add_text_args, stft_kwargs
 from common.filelist import FilelistError
-from common.stft import TacotronSTFT
-from tacotron2.data_function import mel_from_audio
+from common.stft import TacotronSTFT, mel_from_audio
 from tests.tiny_configs import tiny_model
 from waveglow.data_function import batch_to_device, get_collate_fn, get_dataset
 
@@ -18,7 +16,7 @@ SEGMENT = 2048
 
 def train_args(dataset_path, segment_length=SEGMENT):
     parser = add_text_args(add_audio_args(argparse.ArgumentParser()))
-    data_functions.add_data_args(parser)
+    add_data_args(parser)
     parser.add_argument('--segment-length', type=int)
     return parser.parse_args(['-d', str(dataset_path), '--training-files', 'unused', '--validation-files', 'unused',
                               '--segment-length', str(segment_length)])

@@ -1,9 +1,9 @@
 """prepare_dataset.py: outputs and filelists, resume, every bad-data error by filelist line, --skip-bad, the
-Tacotron 2 durations source through the command line, the metadata split and the LJSpeech recipe script.
+Tacotron 2 durations source through the command line and the LJSpeech recipe script (the split itself:
+test_splits.py).
 
 The session fixtures `corpus_dir` and `prepared_corpus` come from conftest.py.
 """
-import importlib.util
 import json
 import os
 import shutil
@@ -20,10 +20,10 @@ import torch
 import prepare_dataset
 from common.audio import load_wav
 from common.data_args import stft_kwargs
-from common.stft import TacotronSTFT
+from common.splits import split_sizes
+from common.stft import TacotronSTFT, mel_from_audio
 from common.text import UnknownSymbolWarning, text_to_sequence
-from fastpitch.durations import durations_from_tacotron2, mel_frame_count
-from tacotron2.data_function import mel_from_audio
+from fastpitch.durations import durations_from_alignment, mel_frame_count
 from tests.conftest import TINY_CORPUS_CLIPS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -132,7 +132,7 @@ def test_tacotron2_durations_through_the_command_line(corpus_dir, tmp_path):
         ids = torch.tensor(text_to_sequence(text, ['english_cleaners']))
         assert durations.shape == ids.shape and int(durations.sum()) == mel.size(1)
         if index == 0:  # the worker's result is the model's, as computed here
-            assert torch.equal(durations, durations_from_tacotron2(model, ids, mel))
+            assert torch.equal(durations, durations_from_alignment(model.teacher_forced_alignment(ids, mel), len(ids)))
 
 
 def test_tacotron2_source_needs_a_checkpoint(capsys):
@@ -186,6 +186,8 @@ BAD_CASES = {
                                 'differs from the transcript'),
     'durations not summing to the mel length': ('wavs/ES001-0001.wav|{good}', ['--extract-pitch'],
                                                 'durations sum to 3 frames but the mel has'),
+    'unreadable saved durations': ('wavs/short.wav|hello', ['--extract-durations'],
+                                   'durations/short.pt: not a readable tensor file'),
 }
 
 
@@ -202,6 +204,9 @@ def test_each_bad_line_is_reported_by_filelist_and_line(case, bad_data_dir, tmp_
         torch.save(torch.tensor([short_frames - 4, 1, 1, 1, 1]), bad_data_dir / 'durations' / 'short.pt')
         n_symbols = len(text_to_sequence(good_text(bad_data_dir), ['english_cleaners']))
         torch.save(torch.tensor([3] + [0] * (n_symbols - 1)), bad_data_dir / 'durations' / 'ES001-0001.pt')
+    if case == 'unreadable saved durations':
+        (bad_data_dir / 'durations').mkdir()
+        (bad_data_dir / 'durations' / 'short.pt').write_text('not a tensor\n')
     filelist = tmp_path / 'list.txt'
     filelist.write_text(f'{good}\n{bad}\n')
     with warnings.catch_warnings(), pytest.raises(SystemExit) as exit_info:
@@ -252,40 +257,7 @@ def test_command_line_error_is_one_line_without_traceback(bad_data_dir, tmp_path
                                                   'no such WAV file']
 
 
-# ---------------------------------------------------------------- the split and the recipe script
-
-def load_split_metadata():
-    spec = importlib.util.spec_from_file_location('split_metadata', REPO_ROOT / 'scripts' / 'split_metadata.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_split_has_reference_sizes_scaled_and_is_deterministic(tmp_path):
-    split_metadata = load_split_metadata()
-    assert split_metadata.split_sizes(13100) == {'train': 12500, 'val': 100, 'test': 500}
-    assert split_metadata.split_sizes(1310) == {'train': 1250, 'val': 10, 'test': 50}
-    assert split_metadata.split_sizes(6) == {'train': 4, 'val': 1, 'test': 1}
-    metadata = tmp_path / 'metadata.csv'
-    metadata.write_text(''.join(f'C{i:03d}|Raw {i}.|raw {i}.\n' for i in range(40)))
-    for run in ('a', 'b'):
-        split_metadata.main(['--metadata', str(metadata), '--output-dir', str(tmp_path / run), '--prefix', 'x'])
-    seen = []
-    for split in SPLITS:
-        name = f'x_audio_text_{split}_filelist.txt'
-        lines = filelist_lines(tmp_path / 'a' / name)
-        assert lines == filelist_lines(tmp_path / 'b' / name)
-        assert all(line == f'wavs/C{line[6:9]}.wav|raw {int(line[6:9])}.' for line in lines)
-        seen += lines
-    assert len(seen) == len(set(seen)) == 40
-
-
-def test_split_reports_bad_metadata_line(tmp_path):
-    metadata = tmp_path / 'metadata.csv'
-    metadata.write_text('A|a|a\nB\n')
-    with pytest.raises(SystemExit, match=f'{metadata}:2: has 1 columns'):
-        load_split_metadata().main(['--metadata', str(metadata), '--output-dir', str(tmp_path)])
-
+# ---------------------------------------------------------------- the recipe script
 
 @pytest.mark.slow
 def test_recipe_script_prepares_the_embedded_corpus(prepared_corpus, tmp_path):
@@ -295,8 +267,10 @@ def test_recipe_script_prepares_the_embedded_corpus(prepared_corpus, tmp_path):
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True,
                             env={**os.environ, 'PYTHON': sys.executable, 'DATASET_PATH': str(root)})
     assert result.returncode == 0, result.stderr[-2000:]
-    sizes = {split: len(filelist_lines(filelists / f'espeak_audio_text_{split}_filelist.txt')) for split in SPLITS}
-    assert sizes == {'train': TINY_CORPUS_CLIPS - 2, 'val': 1, 'test': 1}  # 12500/100/500 scaled, at least 1
+    for split in SPLITS:  # the split of the fixtures: the same function and seed
+        name = f'espeak_audio_text_{split}_filelist.txt'
+        assert filelist_lines(filelists / name) == filelist_lines(root / 'filelists' / name)
+        assert len(filelist_lines(filelists / name)) == split_sizes(TINY_CORPUS_CLIPS)[split]
     for split in SPLITS:
         for line in filelist_lines(filelists / f'espeak_mel_dur_pitch_text_{split}_filelist.txt'):
             mel, durations, pitch, _ = line.split('|')

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from common.stft import (STFT, TacotronSTFT, dynamic_range_compression, dynamic_range_decompression,
-                         griffin_lim)
+                         griffin_lim, mel_from_audio)
 
 # Synthesizes one sentence with the eSpeak NG library and writes raw int16 samples to stdout. It runs in a fresh
 # process because the library keeps state between calls and cannot be re-initialised (ESPEAK_NOTES.md).
@@ -52,6 +52,15 @@ def test_mel_matches_reference(load_reference):
     audio = golden['audio_int16'].float() / golden['max_wav_value']
     mel = stft.mel_spectrogram(audio.unsqueeze(0))[0]
     assert mel.shape == golden['mel'].shape
+    torch.testing.assert_close(mel, golden['mel'], atol=1e-4, rtol=0)
+
+
+def test_mel_from_audio_gives_one_clip_the_golden_mel_outside_autograd(load_reference):
+    golden = load_reference('golden_mel.pt')
+    stft = TacotronSTFT(**golden['stft'], sampling_rate=golden['sampling_rate'])
+    audio = (golden['audio_int16'].float() / golden['max_wav_value']).requires_grad_()
+    mel = mel_from_audio(stft, audio)
+    assert not mel.requires_grad  # data loading builds no graph
     torch.testing.assert_close(mel, golden['mel'], atol=1e-4, rtol=0)
 
 

@@ -15,8 +15,7 @@ from torch.utils.data.dataloader import default_collate
 from common.audio import AudioError, load_wav
 from common.data_args import stft_kwargs
 from common.filelist import read_filelist
-from common.stft import TacotronSTFT
-from tacotron2.data_function import mel_from_audio
+from common.stft import TacotronSTFT, mel_from_audio
 
 
 def random_window(audio, segment_length):
