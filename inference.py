@@ -28,17 +28,17 @@ import torch
 import torch.nn.functional as F
 
 import models
-from common import latency, precision
+from common import latency
 from common.audio import AudioError, save_wav
 from common.checkpoint import CheckpointError
 from common.cli import ArgumentParser
 from common.data_args import add_audio_args, add_text_args, stft_kwargs
 from common.logger import Logger
 from common.model_spec import GENERATOR, VOCODER
+from common.precision import inference_precision, quantize_int8
 from common.stft import TacotronSTFT
 from common.text_batching import (MAX_PIECE_CHARS, SILENT_MEL, PhraseFileError, join_pieces, length_sorted_batches,
                                   pad_sequences, pieces_by_phrase, plan_pieces, read_phrases)
-from common.training import resolve_precision
 
 FADE_OUT_S = 0.01
 SENTENCE_PAUSE_S = 0.2
@@ -183,7 +183,7 @@ def load_synthesizer(spec, args, device):
     except CheckpointError as error:
         raise CheckpointError(f'{spec.inference_flag}: {error}') from None
     if spec.cli_name in args.int8:
-        model = precision.quantize_int8(model)
+        model = quantize_int8(model)
     if args.torchscript:
         report_scripting(spec.name, *script_parts(model, spec.scriptable_parts))
     return spec.make_synthesizer(model, args, device)
@@ -346,7 +346,7 @@ def run(args):
     output_dir = prepare_output_dir(args.output) if args.output else None
     device = pick_device(args)
     torch.backends.cudnn.benchmark = args.cudnn_benchmark
-    amp_precision = resolve_precision(device, args.amp, 'fp16' if device.type == 'cuda' else 'bf16')
+    amp_precision = inference_precision(device, args.amp)
     generator, vocoder = load_pipeline(args, device)
     print(f'device: {device}, precision: {precision_name(amp_precision, args)}')
 

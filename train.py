@@ -44,8 +44,9 @@ from common.model_spec import ModelSpec
 from common.plotting import heatmap_image
 from common.restore import restore
 from common.run_schedule import RunSchedule
-from common.training import (OPTIMIZERS, NonFiniteLossError, Precision, StepMetrics, StopRequest, TrainingError,
-                             configure_backends, ignore_stop_signals, learning_rate_at, resolve_precision, validate)
+from common.precision import Precision, configure_backends, resolve_precision
+from common.training import (OPTIMIZERS, NonFiniteLossError, StepMetrics, StopRequest, TrainingError,
+                             ignore_stop_signals, learning_rate_at, validate)
 from common.training_state import ResumableBatchSampler, checkpoint_payload, loader_seed, unwrap
 
 

@@ -60,34 +60,12 @@ def _active():
     return dist.is_available() and dist.is_initialized()
 
 
-def rank():
-    return dist.get_rank() if _active() else 0
-
-
-def world_size():
-    return dist.get_world_size() if _active() else 1
-
-
-def is_main_process():
-    return rank() == 0
-
-
-def barrier():
-    if _active():
-        dist.barrier()
-
-
 def all_reduce_sum(tensor):
     """Sum of `tensor` over all processes, as a new tensor (the argument is left unchanged)."""
     total = tensor.detach().clone()
     if _active():
         dist.all_reduce(total, op=dist.ReduceOp.SUM)
     return total
-
-
-def reduce_mean(tensor):
-    """Mean of `tensor` over all processes, as a new tensor; e.g. a loss to log identically on every rank."""
-    return all_reduce_sum(tensor) / world_size()
 
 
 def broadcast_object(obj, src=0):

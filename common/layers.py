@@ -2,7 +2,6 @@
 
 The attribute names (`linear_layer`, `conv`) are part of the reference checkpoints' parameter names.
 """
-import torch
 from torch import nn
 from torch.nn import functional as F
 
@@ -33,16 +32,6 @@ class ConvNorm(nn.Module):
 
     def forward(self, signal):
         return self.conv(signal)
-
-
-def lstm_update(gates, cell):
-    """nn.LSTMCell's state update from its pre-activation gates (B, 4H), PyTorch's order (input, forget, cell,
-    output) -> (hidden, cell). One sigmoid over all four gates (the cell gate's goes unused) saves two small ops
-    per decoder step; the values are the same."""
-    size = cell.size(1)
-    in_gate, forget_gate, _, out_gate = torch.sigmoid(gates).chunk(4, dim=1)
-    cell = forget_gate * cell + in_gate * torch.tanh(gates[:, 2 * size:3 * size])
-    return out_gate * torch.tanh(cell), cell
 
 
 class ChannelsLastConv1d(nn.Conv1d):

@@ -107,12 +107,6 @@ class Logger:
         if self.enabled and self.tensorboard is not None:
             self.tensorboard.add_image(tag, image_hwc, step, dataformats='HWC')
 
-    def flush(self):
-        if self.json_file is not None:
-            self.json_file.flush()
-        if self.tensorboard is not None:
-            self.tensorboard.flush()
-
     def close(self):
         if self.json_file is not None:
             self.json_file.close()

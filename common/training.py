@@ -1,6 +1,5 @@
 """The mechanics of a training step, kept apart from the recipe in train.py so that each can be read whole.
 
-  * precision: fp32, or torch.amp autocast in fp16 (CUDA, with a dynamic GradScaler) or bf16 (CUDA or CPU);
   * optimizers and the learning-rate schedules of the reference recipes (common/lr_schedules.py);
   * GradientStep: k micro-batches accumulate into one optimizer step (each loss scaled by 1/k, so that k batches
     of b behave like one batch of k*b), gradient clipping, and steps with a non-finite loss or gradient skipped
@@ -20,7 +19,6 @@ from common import distributed
 from common.lamb import Lamb
 from common.lr_schedules import anneal_lr, warmup_inverse_sqrt
 
-AMP_DTYPES = {'fp16': torch.float16, 'bf16': torch.bfloat16}
 OPTIMIZERS = ('adam', 'lamb')
 
 
@@ -30,50 +28,6 @@ class TrainingError(ValueError):
 
 class NonFiniteLossError(RuntimeError):
     """Too many optimizer steps in a row had a non-finite loss or gradient."""
-
-
-@dataclass(frozen=True)
-class Precision:
-    device_type: str
-    amp_dtype: torch.dtype | None  # None: plain fp32
-
-    @property
-    def name(self):
-        return {None: 'fp32', torch.float16: 'fp16', torch.bfloat16: 'bf16'}[self.amp_dtype]
-
-    @property
-    def uses_loss_scaling(self):
-        """fp16 gradients underflow without a loss scale; bf16 has fp32's exponent range and needs none."""
-        return self.amp_dtype == torch.float16
-
-    def autocast(self):
-        if self.amp_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device_type, dtype=self.amp_dtype)
-
-
-def resolve_precision(device, amp, amp_dtype):
-    """The Precision for --amp/--amp-dtype on `device`; fp16 autocast on a CPU is refused rather than emulated."""
-    if not amp:
-        return Precision(device.type, None)
-    if amp_dtype not in AMP_DTYPES:
-        raise TrainingError(f'--amp-dtype {amp_dtype!r}: choose one of {", ".join(AMP_DTYPES)}')
-    if amp_dtype == 'fp16' and device.type != 'cuda':
-        raise TrainingError('--amp with --amp-dtype fp16 needs a CUDA device; on the CPU use --amp-dtype bf16')
-    if amp_dtype == 'bf16' and device.type == 'cuda' and not torch.cuda.is_bf16_supported():
-        raise TrainingError(f'--amp-dtype bf16: {torch.cuda.get_device_name(device)} has no bf16 support')
-    return Precision(device.type, AMP_DTYPES[amp_dtype])
-
-
-def configure_backends(device, cudnn_enabled, cudnn_benchmark, tf32):
-    """cuDNN switches, and TF32 for fp32 matmuls and convolutions on Ampere or newer. Returns whether TF32 is on."""
-    torch.backends.cudnn.enabled = cudnn_enabled
-    torch.backends.cudnn.benchmark = cudnn_benchmark
-    use_tf32 = tf32 and device.type == 'cuda' and torch.cuda.get_device_capability(device)[0] >= 8
-    precision = 'tf32' if use_tf32 else 'ieee'
-    torch.backends.cuda.matmul.fp32_precision = precision
-    torch.backends.cudnn.conv.fp32_precision = precision
-    return use_tf32
 
 
 def build_optimizer(name, parameters, learning_rate, weight_decay, betas, eps):
@@ -190,6 +144,7 @@ class GradientStep:
                 warn(f'optimizer state of {source} not loaded: {problem}')
             else:
                 self.optimizer.load_state_dict(state['optimizer'])
+                match_parameter_layout(self.optimizer)
         if self.scaler.is_enabled() and state.get('scaler'):
             self.scaler.load_state_dict(state['scaler'])
 
@@ -239,6 +194,16 @@ class StepMetrics:
         sums = reduce_sums(self.sums)
         items = sums.pop('items')
         return {name: value / world_size for name, value in sums.items()}, items
+
+
+def match_parameter_layout(optimizer):
+    """Give each loaded state tensor its parameter's memory layout. A state saved from contiguous parameters (the
+    reference's) keeps its strides when loaded, while some of our parameters are channels-last views; the fused
+    Adam kernel walks a state tensor's memory beside its parameter's and would pair the wrong elements."""
+    for parameter, state in optimizer.state.items():
+        for name, value in state.items():
+            if torch.is_tensor(value) and value.shape == parameter.shape and value.stride() != parameter.stride():
+                state[name] = torch.empty_like(parameter, dtype=value.dtype).copy_(value)
 
 
 def reduce_sums(values):

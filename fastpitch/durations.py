@@ -10,16 +10,13 @@
   leading punctuation, or else to the first symbol; the trailing silence likewise goes to the final punctuation or
   space, or else to the last symbol. A boundary at sample s falls at frame round(s / hop_length); the last one is
   the mel length.
-* Tacotron 2 attention: teacher-forced alignments, each mel frame counted for its most attended symbol.
+* Attention (Tacotron2.teacher_forced_alignment): each mel frame counted for its most attended symbol.
 
 Both give int64 counts, one per symbol of `text_to_sequence(text, cleaners)`, that sum exactly to the mel length.
 """
-from contextlib import contextmanager
-
 import torch
 
 from common.text import text_to_sequence
-from tacotron2.model import Prenet
 
 PAUSE_PREFIX = '_'  # eSpeak's own pause symbols: '_', '_:', '_!', ...
 
@@ -141,31 +138,3 @@ def durations_from_alignment(alignment, n_symbols):
     symbol among the first n_symbols (the rest is padding)."""
     best = alignment[:, :n_symbols].argmax(dim=1)
     return torch.bincount(best, minlength=n_symbols).long()
-
-
-@contextmanager
-def prenet_dropout_disabled(model):
-    """Switch off Tacotron 2's prenet dropout (on even in eval mode) for the duration of the block."""
-    prenets = [module for module in model.modules() if isinstance(module, Prenet)]
-    saved = [prenet.p_dropout for prenet in prenets]
-    for prenet in prenets:
-        prenet.p_dropout = 0.0
-    try:
-        yield model
-    finally:
-        for prenet, p_dropout in zip(prenets, saved):
-            prenet.p_dropout = p_dropout
-
-
-@torch.no_grad()
-def durations_from_tacotron2(model, text_ids, mel):
-    """Frames per symbol of `text_ids` (1-D int64) from a teacher-forced Tacotron 2 run on `mel` (n_mel, frames).
-
-    Eval mode and no prenet dropout make the alignment, and so the durations, deterministic.
-    """
-    model.eval()
-    n_symbols, n_frames = text_ids.numel(), mel.size(1)
-    inputs = (text_ids.unsqueeze(0), torch.tensor([n_symbols]), mel.unsqueeze(0), n_symbols, torch.tensor([n_frames]))
-    with prenet_dropout_disabled(model):
-        alignments = model(inputs)[3]
-    return durations_from_alignment(alignments[0], n_symbols)

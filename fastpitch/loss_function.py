@@ -15,15 +15,12 @@ class FastPitchLoss(nn.Module):
         self.dur_predictor_loss_scale = dur_predictor_loss_scale
         self.pitch_predictor_loss_scale = pitch_predictor_loss_scale
 
-    def forward(self, model_out, targets, meta_agg='mean'):
+    def forward(self, model_out, targets):
         """model_out = FastPitch.forward's output; targets = [mel (B, n_mel, T_mel), dur, dur_lens, pitch].
 
         Returns (loss, meta) with meta = {loss, mel_loss, duration_predictor_loss, pitch_loss, dur_error}
-        (detached; dur_error = mean absolute duration error in frames per symbol). meta_agg='sum' multiplies the
-        meta values by the batch size, for summing over processes.
+        (detached; dur_error = mean absolute duration error in frames per symbol).
         """
-        if meta_agg not in ('mean', 'sum'):
-            raise ValueError(f"meta_agg must be 'mean' or 'sum', got {meta_agg!r}")
         mel_out, _, dur_pred, log_dur_pred, pitch_pred = model_out
         mel_tgt, dur_tgt, dur_lens, pitch_tgt = targets
         dur_mask = mask_from_lens(dur_lens, dur_tgt.size(1))
@@ -50,6 +47,4 @@ class FastPitchLoss(nn.Module):
             'pitch_loss': pitch_loss,
             'dur_error': _masked_mean((dur_pred - dur_tgt).abs(), dur_mask),
         }
-        batch_scale = mel_out.size(0) if meta_agg == 'sum' else 1
-        meta = {name: value.detach() * batch_scale for name, value in meta.items()}
-        return loss, meta
+        return loss, {name: value.detach() for name, value in meta.items()}

@@ -11,7 +11,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from common.layers import ConvNorm, LinearNorm, lstm_update
+from common.layers import ConvNorm, LinearNorm
+from common.lstm_cells import FusedLSTMCell
 
 ENCODER_DROPOUT = 0.5
 POSTNET_DROPOUT = 0.5
@@ -113,69 +114,6 @@ def _compute_dtype(x):
     return torch.get_autocast_dtype(device_type) if torch.is_autocast_enabled(device_type) else x.dtype
 
 
-class _DeferredWeight(torch.autograd.Function):
-    """A recurrent weight shared by every step of one teacher-forced pass, with its gradient formed once.
-
-    Plain autograd adds each step's weight gradient into the gradient buffer, streaming the ~70 MB of the default
-    LSTM weights three more times per step. Here each `_StepProduct` stashes its (output gradient, input) and this
-    node, which autograd runs after all of them (they all feed it), computes the whole gradient as one matrix
-    product. Forward casts the weight once to the compute dtype (bf16 under autocast).
-    """
-
-    @staticmethod
-    def forward(ctx, weight, stash, dtype):
-        ctx.stash, ctx.weight_dtype = stash, weight.dtype
-        ctx.set_materialize_grads(False)  # the steps send no gradient here, only the stash
-        return weight.to(dtype) if dtype != weight.dtype else weight.view_as(weight)
-
-    @staticmethod
-    def backward(ctx, _no_gradient):
-        output_grads, inputs = zip(*ctx.stash)
-        ctx.stash.clear()
-        grad = torch.cat(output_grads).t() @ torch.cat(inputs)
-        return grad.to(ctx.weight_dtype), None, None
-
-
-class _StepProduct(torch.autograd.Function):
-    """inputs @ weight.T for one step; backward returns the input gradient and stashes what the weight's needs."""
-
-    @staticmethod
-    def forward(ctx, inputs, weight, stash):
-        inputs = inputs.to(weight.dtype)
-        ctx.save_for_backward(inputs, weight)
-        ctx.stash = stash
-        return inputs @ weight.t()
-
-    @staticmethod
-    def backward(ctx, grad):
-        inputs, weight = ctx.saved_tensors
-        ctx.stash.append((grad, inputs))
-        return grad @ weight, None, None
-
-
-class _FusedLSTMCell:
-    """nn.LSTMCell's arithmetic for one decoder pass, with its two products fused into one per step ([input, hidden]
-    against [W_ih | W_hh], concatenated once per pass). What that buys: under autograd, the weight gradient deferred
-    to one product at the end (_DeferredWeight; 1.5x on a Tacotron 2 training step); under bf16 autocast, weights
-    cast once per pass instead of every step. For fp32 inference it is as fast as nn.LSTMCell, within the noise
-    (docs/performance.md)."""
-
-    def __init__(self, cell, dtype):
-        weight = torch.cat((cell.weight_ih, cell.weight_hh), dim=1)
-        self.bias = cell.bias_ih + cell.bias_hh
-        self.stash = [] if torch.is_grad_enabled() and weight.requires_grad else None
-        self.weight = weight.to(dtype) if self.stash is None else _DeferredWeight.apply(weight, self.stash, dtype)
-
-    def __call__(self, inputs, state):
-        hidden, cell = state
-        inputs = torch.cat((inputs, hidden), dim=1)
-        if self.stash is None:
-            gates = torch.addmm(self.bias.to(self.weight.dtype), inputs.to(self.weight.dtype), self.weight.t())
-        else:
-            gates = _StepProduct.apply(inputs, self.weight, self.stash) + self.bias
-        return lstm_update(gates, cell)
-
-
 @dataclass
 class DecoderState:
     """Recurrent state carried from one decoder step to the next."""
@@ -248,7 +186,7 @@ class Decoder(nn.Module):
         """The two LSTM cells for one pass: fused stand-ins for plain nn.LSTMCells; anything else (an int8 cell,
         say) is called as it is."""
         dtype = _compute_dtype(memory)
-        return tuple(_FusedLSTMCell(cell, dtype) if type(cell) is nn.LSTMCell else cell
+        return tuple(FusedLSTMCell(cell, dtype) if type(cell) is nn.LSTMCell else cell
                      for cell in (self.attention_rnn, self.decoder_rnn))
 
     def project(self, hidden_context):
@@ -394,3 +332,20 @@ class Tacotron2(nn.Module):
             warnings.warn(f'Tacotron2: {int(unfinished.sum())} of {len(unfinished)} inputs reached '
                           f'max_decoder_steps={self.decoder.max_decoder_steps} before the stop gate fired')
         return mel_out + self.postnet(mel_out), mel_lengths, alignments
+
+    @torch.no_grad()
+    def teacher_forced_alignment(self, text_ids, mel):
+        """The attention (T_out, T_in) of a teacher-forced pass over one clip: text_ids (T_in,) int64, mel
+        (n_mel, T_out). Runs in eval mode with the prenet dropout off, so that the alignment is deterministic (it
+        gives FastPitch its durations); the model's mode and dropout are restored afterwards."""
+        lengths = torch.tensor([text_ids.numel()])
+        prenet = self.decoder.prenet
+        was_training, p_dropout = self.training, prenet.p_dropout
+        self.eval()
+        prenet.p_dropout = 0.0
+        try:
+            memory = self.encode(text_ids.unsqueeze(0), lengths)
+            return self.decoder(memory, mel.unsqueeze(0), lengths)[2][0]
+        finally:
+            prenet.p_dropout = p_dropout
+            self.train(was_training)

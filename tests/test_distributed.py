@@ -1,6 +1,7 @@
 """common/distributed.py: one process without a launcher, and two real processes over gloo."""
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,6 @@ import pytest
 import torch
 
 from common import distributed
-from multiproc import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LAUNCHER_VARIABLES = ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT')
@@ -19,15 +19,19 @@ import json, torch
 from common import distributed as d
 info = d.init_distributed()
 result = {'info': [info.rank, info.world_size, info.local_rank, info.device.type],
-          'main': d.is_main_process(), 'world': d.world_size(),
           'sum': d.all_reduce_sum(torch.tensor([info.rank + 1.0])).item(),
-          'mean': d.reduce_mean(torch.tensor([2.0 * info.rank])).item(),
           'object': d.broadcast_object({'sent_by': info.rank} if info.rank == 0 else None)}
-d.barrier()
 d.cleanup()
-result['world_after_cleanup'] = d.world_size()
+result['group_after_cleanup'] = torch.distributed.is_initialized()
 print(json.dumps(result))
 '''
+
+
+def free_port():
+    """A TCP port that the OS reports free right now (the workers are started without a launcher)."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -42,11 +46,9 @@ def test_single_process_needs_no_process_group(no_launcher):
     expected_device = torch.device('cuda', 0) if torch.cuda.is_available() else torch.device('cpu')
     assert info == distributed.DistInfo(0, 1, 0, expected_device)
     assert not torch.distributed.is_initialized()
-    assert distributed.is_main_process() and distributed.world_size() == 1
     value = torch.tensor([1.5, 2.5])
-    assert torch.equal(distributed.reduce_mean(value), value) and distributed.reduce_mean(value) is not value
+    assert torch.equal(distributed.all_reduce_sum(value), value) and distributed.all_reduce_sum(value) is not value
     assert distributed.broadcast_object({'a': 1}) == {'a': 1}
-    distributed.barrier()
     distributed.cleanup()
 
 
@@ -85,7 +87,6 @@ def test_two_processes_reduce_and_broadcast_over_gloo(tmp_path):
             worker.kill()
     for rank, result in enumerate(results):
         assert result['info'] == [rank, 2, rank, 'cpu']
-        assert result['main'] == (rank == 0) and result['world'] == 2
-        assert result['sum'] == 3.0 and result['mean'] == 1.0
+        assert result['sum'] == 3.0
         assert result['object'] == {'sent_by': 0}
-        assert result['world_after_cleanup'] == 1
+        assert result['group_after_cleanup'] is False

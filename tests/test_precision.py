@@ -7,6 +7,8 @@ The tiny models' layers are far below INT8_MIN_WEIGHTS, so these tests quantize 
 TEST_MIN_WEIGHTS weights: more of the model than the default threshold quantizes at full size, a harsher case.
 The bounds leave about 4x headroom over the errors measured when the tests were written.
 """
+from types import SimpleNamespace
+
 import pytest
 import torch
 from torch import nn
@@ -14,6 +16,7 @@ from torch import nn
 import models
 from common import precision
 from common.layers import ChannelsLastConv1d
+from common.quality import mel_l1, snr_db
 from fastpitch import FastPitchLoss
 from tacotron2.model import padding_mask
 from common.text import text_to_sequence
@@ -81,7 +84,7 @@ def test_channels_last_conv_runs_in_bf16_under_autocast():
     with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
         got = fast(x.transpose(1, 2))
     assert got.dtype == torch.bfloat16
-    assert precision.snr_db(plain(x).detach(), got.float().transpose(1, 2)) > 30
+    assert snr_db(plain(x).detach(), got.float().transpose(1, 2)) > 30
 
 
 def test_tacotron2_teacher_forcing_gradients_equal_plain_lstm_cells():
@@ -128,7 +131,7 @@ def test_int8_conv_matches_conv(in_ch, out_ch, kernel, dilation, padding):
         expected, got = conv(x), precision.Int8Conv1d(conv)(x)
     assert got.shape == expected.shape
     assert not torch.equal(got, expected)
-    assert precision.snr_db(expected, got) > 30
+    assert snr_db(expected, got) > 30
 
 
 def test_int8_linear_matches_linear_on_any_leading_shape():
@@ -137,7 +140,7 @@ def test_int8_linear_matches_linear_on_any_leading_shape():
     with torch.no_grad():
         expected, got = linear(x), precision.Int8Linear(linear)(x)
     assert got.shape == expected.shape
-    assert precision.snr_db(expected, got) > 30
+    assert snr_db(expected, got) > 30
 
 
 @pytest.mark.parametrize('conv', [nn.Conv1d(8, 8, 3, groups=2), nn.Conv1d(8, 8, 3, stride=2)])
@@ -170,7 +173,7 @@ def _fp32_and_reduced(model, mode, run):
     dropout stays on at inference and must draw the same masks)."""
     def outputs(m, run_mode):
         torch.manual_seed(5)
-        with torch.no_grad(), precision.autocast(run_mode):
+        with torch.no_grad(), precision.Precision('cpu', run_mode).autocast():
             return run(m)
     reduced_model = precision.quantize_int8(model, TEST_MIN_WEIGHTS) if mode == 'int8' else model
     return outputs(model, 'fp32'), outputs(reduced_model, mode)
@@ -184,7 +187,7 @@ def test_tacotron2_mel_l1_is_small(mode):
     model = models.get_model('Tacotron2', config, 'cpu').eval()
     text, lengths = _symbols()
     expected, got = _fp32_and_reduced(model, mode, lambda m: m.infer(text, lengths)[0])
-    l1 = precision.mel_l1(expected, got)
+    l1 = mel_l1(expected, got)
     assert 0 < l1 < 0.01, f'{mode} mel L1 {l1} (mean |mel| {expected.abs().mean():.3f})'
 
 
@@ -194,7 +197,7 @@ def test_fastpitch_mel_l1_is_small(mode):
     text, lengths = _symbols()
     durations = torch.full_like(text, 3)
     expected, got = _fp32_and_reduced(model, mode, lambda m: m.infer(text, lengths, dur_tgt=durations)[0])
-    l1 = precision.mel_l1(expected, got)
+    l1 = mel_l1(expected, got)
     assert 0 < l1 < 0.02, f'{mode} mel L1 {l1} (mean |mel| {expected.abs().mean():.3f})'
 
 
@@ -207,7 +210,7 @@ def test_waveglow_sigma0_snr_is_high(mode):
             wn.end.bias.normal_(std=0.1)
     model = model.remove_weightnorm(model).eval()
     mel = torch.randn(1, 80, 8)
-    snr = precision.snr_db(*_fp32_and_reduced(model, mode, lambda m: m.infer(mel, sigma=0.0)))
+    snr = snr_db(*_fp32_and_reduced(model, mode, lambda m: m.infer(mel, sigma=0.0)))
     assert 30 < snr < float('inf'), f'{mode} SNR {snr:.1f} dB'
 
 
@@ -222,7 +225,7 @@ def test_bf16_training_loss_close_to_fp32():
 
     def loss(mode):
         torch.manual_seed(1)  # same dropout masks
-        with precision.autocast(mode):
+        with precision.Precision('cpu', mode).autocast():
             value, _ = FastPitchLoss()(model(inputs), [mel, durations, lengths, pitch])
         value.backward()
         return value.item()
@@ -232,15 +235,90 @@ def test_bf16_training_loss_close_to_fp32():
     assert abs(bf16 - fp32) < 0.02 * abs(fp32)
 
 
-def test_metrics():
-    ones = torch.ones(1000)
-    assert precision.snr_db(ones, ones + 0.1) == pytest.approx(20.0)
-    assert precision.snr_db(ones, ones) == float('inf')
-    assert precision.mel_l1(torch.zeros(1, 2, 5), torch.full((1, 2, 4), 0.5)) == pytest.approx(0.5)
-
-
 def test_unknown_or_untrainable_precision_is_a_clear_error():
-    with pytest.raises(ValueError, match="fp32, bf16, int8, got 'fp16'"):
-        precision.autocast('fp16')
-    with pytest.raises(ValueError, match='inference path'):
-        precision.check_precision('int8', training=True)
+    with pytest.raises(precision.PrecisionError, match="fp32, fp16, bf16, int8, got 'fp8'"):
+        precision.Precision('cpu', 'fp8')
+    with pytest.raises(precision.PrecisionError, match='needs a CUDA device'):
+        precision.resolve_precision(torch.device('cpu'), True, 'fp16')
+
+
+# ---- TF32 switches on the torch versions we support
+
+def torch_2_5_backends():
+    """A stand-in for torch 2.5's torch.backends (NGC 24.x images): the allow_tf32 switches, no fp32_precision."""
+    return SimpleNamespace(cudnn=SimpleNamespace(enabled=True, benchmark=False, allow_tf32=True),
+                           cuda=SimpleNamespace(matmul=SimpleNamespace(allow_tf32=False)))
+
+
+def backends_without_legacy_switches():
+    """A stand-in for a torch that has only the per-backend fp32_precision modes of torch 2.9+."""
+    def mode():
+        return SimpleNamespace(fp32_precision='none')
+    return SimpleNamespace(cudnn=SimpleNamespace(enabled=True, benchmark=False, conv=mode(), rnn=mode()),
+                           cuda=SimpleNamespace(matmul=mode()))
+
+
+@pytest.fixture
+def ampere_gpu(monkeypatch):
+    """configure_backends' view of an Ampere-or-newer GPU, on any machine (no CUDA call is made)."""
+    monkeypatch.setattr(torch.cuda, 'get_device_capability', lambda device=None: (9, 0))
+    return torch.device('cuda')
+
+
+@pytest.fixture
+def restored_backends():
+    saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.enabled,
+             torch.backends.cudnn.benchmark)
+    yield
+    (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.enabled,
+     torch.backends.cudnn.benchmark) = saved
+
+
+@pytest.mark.parametrize('tf32', [True, False])
+def test_tf32_on_torch_2_5(ampere_gpu, tf32):
+    backends = torch_2_5_backends()
+    assert precision.configure_backends(ampere_gpu, True, True, tf32, backends=backends) is tf32
+    assert backends.cuda.matmul.allow_tf32 is tf32 and backends.cudnn.allow_tf32 is tf32
+    assert backends.cudnn.benchmark is True
+
+
+@pytest.mark.parametrize('tf32, matmul_precision', [(True, 'high'), (False, 'highest'), (True, 'high')])
+def test_tf32_on_this_torch_switches_matmuls_convolutions_and_rnns(ampere_gpu, restored_backends, tf32,
+                                                                   matmul_precision):
+    assert precision.configure_backends(ampere_gpu, True, False, tf32) is tf32
+    backends = torch.backends
+    # torch answers these only while its switches agree
+    assert backends.cudnn.allow_tf32 is tf32 and backends.cuda.matmul.allow_tf32 is tf32
+    assert torch.get_float32_matmul_precision() == matmul_precision
+    assert (backends.cudnn.rnn.fp32_precision == 'tf32') is tf32  # --no-tf32 reaches the RNNs too
+
+
+@pytest.mark.parametrize('tf32, mode', [(True, 'tf32'), (False, 'ieee')])
+def test_tf32_on_a_torch_with_only_the_new_modes(ampere_gpu, tf32, mode):
+    backends = backends_without_legacy_switches()
+    assert precision.configure_backends(ampere_gpu, True, False, tf32, backends=backends) is tf32
+    assert {backends.cuda.matmul.fp32_precision, backends.cudnn.conv.fp32_precision,
+            backends.cudnn.rnn.fp32_precision} == {mode}
+
+
+def test_tf32_stays_off_on_the_cpu(restored_backends):
+    assert precision.configure_backends(torch.device('cpu'), True, False, True) is False
+    assert torch.backends.cuda.matmul.allow_tf32 is False
+
+
+def test_bf16_is_refused_on_gpus_without_native_bf16(monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'get_device_capability', lambda device=None: (7, 0))  # V100: emulated bf16
+    monkeypatch.setattr(torch.cuda, 'get_device_name', lambda device=None: 'Tesla V100')
+    with pytest.raises(precision.PrecisionError, match='Tesla V100 has no native bf16'):
+        precision.resolve_precision(torch.device('cuda'), True, 'bf16')
+    assert precision.resolve_precision(torch.device('cuda'), True, 'fp16').uses_loss_scaling
+
+
+def test_vnni_is_read_from_the_cpu_flags(tmp_path):
+    from common.int8 import cpu_has_vnni
+    cpuinfo = tmp_path / 'cpuinfo'
+    cpuinfo.write_text('flags\t\t: fpu sse avx2 avx512f avx512_vnni\n')
+    assert cpu_has_vnni(cpuinfo)
+    cpuinfo.write_text('flags\t\t: fpu sse avx2 fma\n')  # AVX2 only: 7-bit activations
+    assert not cpu_has_vnni(cpuinfo)
+    assert not cpu_has_vnni(tmp_path / 'missing')

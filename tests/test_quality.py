@@ -2,7 +2,7 @@ import math
 
 import torch
 
-from common.quality import _dct_matrix, mel_cepstral_distortion, mel_l1
+from common.quality import _dct_matrix, mel_cepstral_distortion, mel_l1, snr_db
 
 
 def test_identical_mels_have_zero_distance_and_padding_is_ignored():
@@ -20,6 +20,16 @@ def test_l1_is_the_mean_absolute_difference_over_valid_frames():
     predicted[0, :, :5] = 0.5
     assert math.isclose(mel_l1(predicted, target, torch.tensor([5])), 0.5)
     assert math.isclose(mel_l1(predicted, target, torch.tensor([10])), 0.25)
+
+
+def test_l1_without_lengths_compares_the_frames_both_mels_have():
+    assert math.isclose(mel_l1(torch.zeros(1, 2, 5), torch.full((1, 2, 4), 0.5)), 0.5)
+
+
+def test_snr_of_a_tenth_of_the_signal_is_20_db_and_of_an_exact_copy_infinite():
+    ones = torch.ones(1000)
+    assert math.isclose(snr_db(ones, ones + 0.1), 20.0, rel_tol=1e-6)
+    assert snr_db(ones, ones) == float('inf')
 
 
 def test_mcd_ignores_loudness_and_grows_with_spectral_shape_difference():

@@ -183,6 +183,21 @@ def test_teacher_forced_frames_depend_only_on_their_own_item_and_earlier_frames(
             torch.testing.assert_close(alignments[b:b + 1, :frames, :length], alignments_alone, atol=ATOL, rtol=0)
 
 
+def test_teacher_forced_alignment_is_deterministic_and_leaves_the_model_as_it_was(batch):
+    model = tiny_model('Tacotron2').train()
+    text, _, mel, _ = batch
+    length, frames = LENGTHS[1], OUTPUT_LENGTHS[1]
+    ids, clip_mel = text[1, :length], mel[1, :, :frames]
+    alignment = model.teacher_forced_alignment(ids, clip_mel)
+    assert model.training and model.decoder.prenet.p_dropout > 0, 'mode and prenet dropout must be restored'
+    assert alignment.shape == (frames, length) and not alignment.requires_grad
+    assert torch.equal(alignment, model.teacher_forced_alignment(ids, clip_mel))
+    with torch.no_grad():  # the clip as a batch of one, in eval mode without prenet dropout
+        expected = forward(deterministic(model), ids[None], torch.tensor([length]), clip_mel[None],
+                           torch.tensor([frames]))[3][0]
+    assert torch.equal(alignment, expected)
+
+
 def test_training_mode_is_random_and_every_parameter_gets_a_gradient(batch):
     model = tiny_model('Tacotron2').train()
     text, lengths, mel, output_lengths = batch

@@ -22,8 +22,8 @@ import torch.nn.functional as F
 import models
 import train
 from common.logger import read_json_log
-from common.training import (GradientStep, NonFiniteLossError, Precision, TrainingError, optimizer_state_mismatch,
-                             resolve_precision)
+from common.precision import Precision, PrecisionError, resolve_precision
+from common.training import GradientStep, NonFiniteLossError, optimizer_state_mismatch
 from common.training_state import ResumableBatchSampler
 from tests.tiny_configs import TINY_FLAGS
 
@@ -201,7 +201,7 @@ def test_bf16_autocast_trains_on_the_cpu(prepared_corpus, tmp_path):
 
 
 def test_fp16_on_the_cpu_is_refused():
-    with pytest.raises(TrainingError, match='--amp-dtype bf16'):
+    with pytest.raises(PrecisionError, match='--amp-dtype bf16'):
         resolve_precision(torch.device('cpu'), True, 'fp16')
 
 
@@ -225,7 +225,7 @@ def test_accumulated_micro_batches_step_like_one_large_batch():
     def weights_after_one_step(accumulation_steps):
         model, inputs, targets = tiny_regression()
         optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-        stepper = GradientStep(model, F.mse_loss, optimizer, Precision('cpu', None), accumulation_steps,
+        stepper = GradientStep(model, F.mse_loss, optimizer, Precision('cpu'), accumulation_steps,
                                grad_clip_thresh=1e9, max_nonfinite_steps=3)
         for index, (x, y) in enumerate(zip(inputs.chunk(accumulation_steps), targets.chunk(accumulation_steps))):
             stepper.accumulate(x, y, last_micro_batch=index == accumulation_steps - 1)
@@ -241,7 +241,7 @@ def test_nonfinite_steps_leave_the_weights_alone_and_too_many_in_a_row_stop():
 
     def loss_function(output, target):
         return F.mse_loss(output, target) * scale['value']
-    stepper = GradientStep(model, loss_function, torch.optim.SGD(model.parameters(), lr=0.1), Precision('cpu', None),
+    stepper = GradientStep(model, loss_function, torch.optim.SGD(model.parameters(), lr=0.1), Precision('cpu'),
                            1, grad_clip_thresh=1.0, max_nonfinite_steps=2)
     before = model.weight.detach().clone()
     stepper.accumulate(inputs, targets, last_micro_batch=True)
@@ -400,3 +400,39 @@ def test_command_line_errors_exit_non_zero_without_a_traceback(tmp_path):
     assert result.returncode == 1
     assert 'Traceback' not in result.stderr
     assert result.stderr.strip() == f'train.py: error: {tmp_path / "missing.txt"}: no such filelist'
+
+
+class ChannelsLastScale(torch.nn.Module):
+    """x * weight, with the weight stored transposed as our channels-last convolutions store theirs."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.weight = torch.nn.Parameter(torch.randn(4, 3).t())  # (3, 4), strides (1, 3)
+
+    def forward(self, x):
+        return self.weight * x
+
+
+def test_a_loaded_optimizer_state_takes_its_parameters_layout():
+    """A reference checkpoint's Adam state is contiguous; our channels-last parameters are not. Loaded as it is,
+    the fused Adam would pair each state element with another parameter element."""
+    def gradient_step(model):
+        optimizer = torch.optim.Adam(model.parameters(), lr=0.1, fused=True)
+        return GradientStep(model, lambda output, target: (output * target).sum(), optimizer, Precision('cpu'), 1,
+                            grad_clip_thresh=1e9, max_nonfinite_steps=1)
+
+    def one_step(step, seed):
+        torch.manual_seed(seed)
+        step.accumulate(torch.randn(3, 4), torch.randn(3, 4), last_micro_batch=True)
+        step.step(0.0)
+
+    uninterrupted, restarted = ChannelsLastScale(), ChannelsLastScale()
+    steps = gradient_step(uninterrupted), gradient_step(restarted)
+    one_step(steps[0], 1), one_step(steps[1], 1)
+    saved = steps[1].state_dict()
+    saved['optimizer']['state'][0] = {name: value.contiguous() for name, value in saved['optimizer']['state'][0].items()}
+    resumed = gradient_step(restarted)
+    resumed.load_state_dict(saved, 'saved.pt', warn=pytest.fail)
+    one_step(steps[0], 2), one_step(resumed, 2)
+    torch.testing.assert_close(restarted.weight, uninterrupted.weight)

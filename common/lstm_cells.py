@@ -1,0 +1,103 @@
+"""nn.LSTMCell's arithmetic in the forms the recurrent decoders run it in, all with one product per step:
+[input, hidden] against [W_ih | W_hh].
+
+* `lstm_update`: the state update from the pre-activation gates, shared by both cells;
+* `FusedLSTMCell`: fp32 or bf16 for one decoder pass, with the weight gradient deferred to one product per pass;
+* `Int8LSTMCell`: the int8 inference stand-in that common/precision.py swaps in for nn.LSTMCell.
+"""
+import torch
+from torch import nn
+
+from common.int8 import int8_product
+
+
+def lstm_update(gates, cell):
+    """nn.LSTMCell's state update from its pre-activation gates (B, 4H), PyTorch's order (input, forget, cell,
+    output) -> (hidden, cell). One sigmoid over all four gates (the cell gate's goes unused) saves two small ops
+    per decoder step; the values are the same."""
+    size = cell.size(1)
+    in_gate, forget_gate, _, out_gate = torch.sigmoid(gates).chunk(4, dim=1)
+    cell = forget_gate * cell + in_gate * torch.tanh(gates[:, 2 * size:3 * size])
+    return out_gate * torch.tanh(cell), cell
+
+
+def fused_parameters(cell):
+    """An nn.LSTMCell's weight [W_ih | W_hh] (4H, input + hidden) and bias b_ih + b_hh (4H,), for one product."""
+    return torch.cat((cell.weight_ih, cell.weight_hh), dim=1), cell.bias_ih + cell.bias_hh
+
+
+class _DeferredWeight(torch.autograd.Function):
+    """A recurrent weight shared by every step of one teacher-forced pass, with its gradient formed once.
+
+    Plain autograd adds each step's weight gradient into the gradient buffer, streaming the ~70 MB of the default
+    LSTM weights three more times per step. Here each `_StepProduct` stashes its (output gradient, input) and this
+    node, which autograd runs after all of them (they all feed it), computes the whole gradient as one matrix
+    product. Forward casts the weight once to the compute dtype (bf16 under autocast).
+    """
+
+    @staticmethod
+    def forward(ctx, weight, stash, dtype):
+        ctx.stash, ctx.weight_dtype = stash, weight.dtype
+        ctx.set_materialize_grads(False)  # the steps send no gradient here, only the stash
+        return weight.to(dtype) if dtype != weight.dtype else weight.view_as(weight)
+
+    @staticmethod
+    def backward(ctx, _no_gradient):
+        output_grads, inputs = zip(*ctx.stash)
+        ctx.stash.clear()
+        grad = torch.cat(output_grads).t() @ torch.cat(inputs)
+        return grad.to(ctx.weight_dtype), None, None
+
+
+class _StepProduct(torch.autograd.Function):
+    """inputs @ weight.T for one step; backward returns the input gradient and stashes what the weight's needs."""
+
+    @staticmethod
+    def forward(ctx, inputs, weight, stash):
+        inputs = inputs.to(weight.dtype)
+        ctx.save_for_backward(inputs, weight)
+        ctx.stash = stash
+        return inputs @ weight.t()
+
+    @staticmethod
+    def backward(ctx, grad):
+        inputs, weight = ctx.saved_tensors
+        ctx.stash.append((grad, inputs))
+        return grad @ weight, None, None
+
+
+class FusedLSTMCell:
+    """An nn.LSTMCell for one decoder pass, its parameters fused once per pass (built anew for each pass: under
+    autograd it collects that pass's weight gradient). What that buys: under autograd, the weight gradient
+    deferred to one product at the end (_DeferredWeight; 1.5x on a Tacotron 2 training step); under bf16 autocast,
+    weights cast once per pass instead of every step. For fp32 inference it is as fast as nn.LSTMCell, within the
+    noise (docs/performance.md). `dtype` is the dtype the products run in."""
+
+    def __init__(self, cell, dtype):
+        weight, self.bias = fused_parameters(cell)
+        self.stash = [] if torch.is_grad_enabled() and weight.requires_grad else None
+        self.weight = weight.to(dtype) if self.stash is None else _DeferredWeight.apply(weight, self.stash, dtype)
+
+    def __call__(self, inputs, state):
+        hidden, cell = state
+        inputs = torch.cat((inputs, hidden), dim=1)
+        if self.stash is None:
+            gates = torch.addmm(self.bias.to(self.weight.dtype), inputs.to(self.weight.dtype), self.weight.t())
+        else:
+            gates = _StepProduct.apply(inputs, self.weight, self.stash) + self.bias
+        return lstm_update(gates, cell)
+
+
+class Int8LSTMCell(nn.Module):
+    """Inference stand-in for nn.LSTMCell: one int8 product per step, so one input quantization and one call
+    instead of two of each (Tacotron 2 decoding 303 -> 386-433 frames/s against torch's quantized LSTMCell,
+    docs/performance.md). `packed` is the cell's fused_parameters packed by common/int8.py."""
+
+    def __init__(self, packed):
+        super().__init__()
+        self.packed = packed
+
+    def forward(self, inputs, state):
+        hidden, cell = state
+        gates = int8_product(torch.cat((inputs, hidden), dim=1), self.packed)
+        return lstm_update(gates, cell)

@@ -1,0 +1,62 @@
+"""common/lstm_cells.py: the fused and int8 cells against nn.LSTMCell over a few steps."""
+import pytest
+import torch
+from torch import nn
+
+from common import precision
+from common.lstm_cells import FusedLSTMCell, Int8LSTMCell
+from common.quality import snr_db
+
+BATCH, INPUT, HIDDEN, STEPS = 3, 24, 16, 5
+
+
+@pytest.fixture
+def cell():
+    torch.manual_seed(0)
+    return nn.LSTMCell(INPUT, HIDDEN)
+
+
+def run(cell, inputs):
+    """The hidden states of STEPS steps from a zero state, stacked."""
+    state = (inputs.new_zeros(BATCH, HIDDEN), inputs.new_zeros(BATCH, HIDDEN))
+    hidden = []
+    for step_input in inputs:
+        state = cell(step_input, state)
+        hidden.append(state[0])
+    return torch.stack(hidden)
+
+
+def test_fused_cell_equals_lstm_cell_without_autograd(cell):
+    inputs = torch.randn(STEPS, BATCH, INPUT)
+    with torch.no_grad():
+        torch.testing.assert_close(run(FusedLSTMCell(cell, torch.float32), inputs), run(cell, inputs))
+
+
+def test_fused_cell_deferred_weight_gradient_equals_lstm_cell_autograd(cell):
+    inputs = torch.randn(STEPS, BATCH, INPUT)
+    weights = torch.randn(STEPS, BATCH, HIDDEN)
+
+    def gradients(forward):
+        step_inputs = inputs.clone().requires_grad_()
+        hidden = forward(step_inputs)
+        (hidden * weights).sum().backward()
+        grads = {name: p.grad.clone() for name, p in cell.named_parameters()}
+        cell.zero_grad(set_to_none=True)
+        return hidden.detach(), step_inputs.grad, grads
+
+    expected_hidden, expected_input_grad, expected = gradients(lambda x: run(cell, x))
+    hidden, input_grad, got = gradients(lambda x: run(FusedLSTMCell(cell, torch.float32), x))
+    torch.testing.assert_close(hidden, expected_hidden)
+    torch.testing.assert_close(input_grad, expected_input_grad)
+    for name in expected:
+        torch.testing.assert_close(got[name], expected[name], atol=1e-6, rtol=1e-5, msg=name)
+
+
+def test_int8_cell_is_what_quantize_int8_swaps_in_and_stays_close(cell):
+    inputs = torch.randn(STEPS, BATCH, INPUT)
+    quantized = precision.quantize_int8(nn.ModuleList([cell]))[0]
+    assert isinstance(quantized, Int8LSTMCell)
+    with torch.no_grad():
+        expected, got = run(cell, inputs), run(quantized, inputs)
+    assert not torch.equal(got, expected)
+    assert snr_db(expected, got) > 30
