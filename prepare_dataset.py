@@ -36,10 +36,12 @@ import soundfile as sf
 import torch
 from tqdm import tqdm
 
+import models
 from common.audio import load_wav
 from common.data_args import add_audio_args, add_text_args, stft_kwargs
 from common.fileio import load_tensor, torch_save_atomic, write_text_atomic
 from common.filelist import FilelistError, entry_text_ids, load_entry_tensor, read_filelist, write_filelist
+from common.model_spec import ModelSpec
 from common.stft import TacotronSTFT, mel_from_audio
 from common.text import text_to_sequence
 from fastpitch.durations import durations_from_alignment, durations_from_espeak, mel_frame_count
@@ -47,11 +49,26 @@ from fastpitch.pitch import PITCH_FMAX, PITCH_FMIN, char_pitch, frame_pitch, pit
 
 OUTPUT_KINDS = ('mels', 'durations', 'pitch_char')
 TIMINGS_DIR = 'timings'
-DURATION_SOURCES = ('espeak', 'tacotron2')
+ESPEAK = 'espeak'
 
 
 class PrepareError(ValueError):
     """A problem that stops preprocessing; one line, naming the flag, file or filelist line."""
+
+
+def aligning_specs():
+    """{name: spec} of the models whose teacher-forced attention can give durations (--durations-from NAME)."""
+    return {spec.cli_name: spec for spec in models.MODELS.values() if spec.teacher_forced_alignment is not None}
+
+
+@dataclass(frozen=True)
+class Aligner:
+    """A trained model whose teacher-forced attention gives each mel frame to its most attended symbol."""
+    spec: ModelSpec
+    model: torch.nn.Module
+
+    def durations(self, ids, mel):
+        return durations_from_alignment(self.spec.teacher_forced_alignment(self.model, ids, mel), len(ids))
 
 
 @dataclass(frozen=True)
@@ -182,7 +199,7 @@ def check_filelists(filelists, settings, skip_bad):
 
 # ---------------------------------------------------------------- work per clip (in worker processes)
 
-_worker = {}  # settings, stft and the Tacotron 2 model, set before the pool forks
+_worker = {}  # settings, stft and the aligner, set before the pool forks
 
 
 class ClipData:
@@ -203,10 +220,10 @@ class ClipData:
         return mel_from_audio(self.stft, self.audio)
 
 
-def clip_durations(data, settings, tacotron2):
+def clip_durations(data, settings, aligner):
     ids = torch.tensor(text_to_sequence(data.clip.text, settings.text_cleaners), dtype=torch.long)
-    if settings.durations_from == 'tacotron2':
-        return durations_from_alignment(tacotron2.teacher_forced_alignment(ids, data.mel), len(ids))
+    if settings.durations_from != ESPEAK:
+        return aligner.durations(ids, data.mel)
     # check_timings has matched the timings to the WAV and the transcript.
     timings = json.loads(timings_path(settings.dataset_path, data.clip.clip_id).read_text())
     hop_length = settings.stft['hop_length']
@@ -224,10 +241,10 @@ def clip_pitch(data, settings):
 
 def process_clip(clip):
     """Write the clip's missing outputs -> (clip, problem or None)."""
-    settings, stft, tacotron2 = _worker['settings'], _worker['stft'], _worker['tacotron2']
+    settings, stft, aligner = _worker['settings'], _worker['stft'], _worker['aligner']
     data = ClipData(clip, settings, stft)
     steps = (('mels', settings.extract_mels, lambda: data.mel),
-             ('durations', settings.extract_durations, lambda: clip_durations(data, settings, tacotron2)),
+             ('durations', settings.extract_durations, lambda: clip_durations(data, settings, aligner)),
              ('pitch_char', settings.extract_pitch, lambda: clip_pitch(data, settings)))
     try:
         for kind, wanted, make in steps:
@@ -299,16 +316,17 @@ def write_report(path, problems):
     write_text_atomic(path, ''.join(f'{problem}\n' for problem in problems))
 
 
-def prepare(args, tacotron2=None):
-    """Run the whole preprocessing for parsed flags; `tacotron2` is the model for --durations-from tacotron2
-    (the CLI loads it from --tacotron2-checkpoint). Returns the paths of the files written per filelist."""
+def prepare(args, aligner=None):
+    """Run the whole preprocessing for parsed flags; `aligner` gives the durations unless they come from eSpeak
+    (the CLI loads it from --NAME-checkpoint). Returns the paths of the files written per filelist."""
     settings = Settings(Path(args.dataset_path), stft_kwargs(args), tuple(args.text_cleaners), args.extract_mels,
                         args.extract_durations, args.extract_pitch, args.durations_from, args.pitch_fmin,
                         args.pitch_fmax, args.max_duration_s)
-    if args.extract_durations and args.durations_from == 'tacotron2' and tacotron2 is None:
-        raise PrepareError('--durations-from tacotron2 needs a Tacotron 2 model (--tacotron2-checkpoint)')
-    if tacotron2 is not None and tacotron2.n_mel_channels != args.n_mel_channels:
-        raise PrepareError(f'the Tacotron 2 model takes {tacotron2.n_mel_channels} mel channels, '
+    if args.extract_durations and args.durations_from != ESPEAK and aligner is None:
+        raise PrepareError(f'--durations-from {args.durations_from} needs a trained model '
+                           f'(--{args.durations_from}-checkpoint)')
+    if aligner is not None and aligner.model.n_mel_channels != args.n_mel_channels:
+        raise PrepareError(f'the {aligner.spec.name} model takes {aligner.model.n_mel_channels} mel channels, '
                            f'--n-mel-channels is {args.n_mel_channels}')
     good, problems = check_filelists(args.wav_text_filelist, settings, args.skip_bad)
     clips = {}
@@ -316,7 +334,7 @@ def prepare(args, tacotron2=None):
         for entry in entries:
             clips.setdefault(entry.clip_id, Clip(entry.location, entry.clip_id, entry.paths[0], entry.text))
 
-    _worker.update(settings=settings, stft=TacotronSTFT(**settings.stft), tacotron2=tacotron2)
+    _worker.update(settings=settings, stft=TacotronSTFT(**settings.stft), aligner=aligner)
     failed = run_clips(list(clips.values()), args.workers, args.skip_bad)
 
     written = {}
@@ -333,6 +351,10 @@ def prepare(args, tacotron2=None):
     return written
 
 
+def aligner_checkpoint(args):
+    return getattr(args, f'{args.durations_from}_checkpoint')
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Preprocess a corpus: mels, durations, pitch, filelists.',
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -341,9 +363,11 @@ def parse_args(argv=None):
     parser.add_argument('--extract-mels', action='store_true', help='Write mels/ID.pt')
     parser.add_argument('--extract-durations', action='store_true', help='Write durations/ID.pt')
     parser.add_argument('--extract-pitch', action='store_true', help='Write pitch_char/ID.pt and the pitch stats')
-    parser.add_argument('--durations-from', choices=DURATION_SOURCES, default='espeak',
-                        help='eSpeak timings (timings/ID.json) or the attention of a trained Tacotron 2')
-    parser.add_argument('--tacotron2-checkpoint', help='Tacotron 2 checkpoint for --durations-from tacotron2')
+    aligners = aligning_specs()
+    parser.add_argument('--durations-from', choices=(ESPEAK, *aligners), default=ESPEAK,
+                        help='eSpeak timings (timings/ID.json) or the attention of a trained model')
+    for name, spec in aligners.items():
+        parser.add_argument(f'--{name}-checkpoint', help=f'{spec.name} checkpoint for --durations-from {name}')
     parser.add_argument('--pitch-fmin', type=float, default=PITCH_FMIN, help='Lowest F0 searched (Hz)')
     parser.add_argument('--pitch-fmax', type=float, default=PITCH_FMAX, help='Highest F0 searched (Hz)')
     parser.add_argument('--max-duration-s', type=float, default=20.0, help='Longest clip accepted (seconds)')
@@ -355,8 +379,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if not (args.extract_mels or args.extract_durations or args.extract_pitch):
         parser.error('nothing to do: give --extract-mels, --extract-durations and/or --extract-pitch')
-    if args.extract_durations and args.durations_from == 'tacotron2' and not args.tacotron2_checkpoint:
-        parser.error('--durations-from tacotron2 needs --tacotron2-checkpoint')
+    if args.extract_durations and args.durations_from != ESPEAK and not aligner_checkpoint(args):
+        parser.error(f'--durations-from {args.durations_from} needs --{args.durations_from}-checkpoint')
     if args.workers < 1:
         parser.error(f'--workers must be at least 1, got {args.workers}')
     if not 0 < args.pitch_fmin < args.pitch_fmax:
@@ -367,11 +391,11 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        tacotron2 = None
-        if args.extract_durations and args.durations_from == 'tacotron2':
-            from models import load_model_from_checkpoint  # heavy: only when needed
-            tacotron2 = load_model_from_checkpoint('Tacotron2', args.tacotron2_checkpoint)
-        written = prepare(args, tacotron2)
+        aligner = None
+        if args.extract_durations and args.durations_from != ESPEAK:
+            spec = aligning_specs()[args.durations_from]
+            aligner = Aligner(spec, models.load_model_from_checkpoint(spec.name, aligner_checkpoint(args)))
+        written = prepare(args, aligner)
     except (ValueError, OSError) as error:
         sys.exit(f'error: {error}')
     for filelist, paths in written.items():
