@@ -1,10 +1,11 @@
 """The mechanics of a training step, kept apart from the recipe in train.py so that each can be read whole.
 
   * optimizers and the learning-rate schedules of the reference recipes (common/lr_schedules.py);
-  * GradientStep: k micro-batches accumulate into one optimizer step (each loss scaled by 1/k, so that k batches
-    of b behave like one batch of k*b), gradient clipping, and steps with a non-finite loss or gradient skipped
-    (the fp16 scaler does that itself) until too many in a row stop the run;
-  * StopRequest: SIGTERM or SIGINT asks the loop to stop at the next step boundary;
+  * GradientStep, the default training step (a model spec may bring its own with the same methods): k micro-batches
+    accumulate into one optimizer step (each loss scaled by 1/k, so that k batches of b behave like one batch of
+    k*b), gradient clipping, and steps with a non-finite loss or gradient skipped (the fp16 scaler does that
+    itself) until too many in a row stop the run; a saved optimizer state is loaded only when it fits;
+  * StopRequest: SIGTERM or SIGINT asks the loop to stop at the next step boundary, agreed over ranks;
   * the per-step metrics reduced over ranks in one collective, and validation over the whole validation set.
 """
 import contextlib
