@@ -1,117 +1,118 @@
-"""Run a training script once per local GPU, the way torchrun does:  python -m multiproc [--nproc N] train.py ARGS
+"""Run a training script once per local GPU with torch's own launcher:  python -m multiproc [--nproc N] train.py ARGS
 
-Every process runs `python -u SCRIPT ARGS` with MASTER_ADDR=127.0.0.1, MASTER_PORT (kept from the environment, else
-a free port), WORLD_SIZE, RANK, LOCAL_RANK and LOCAL_WORLD_SIZE set; `common.distributed.init_distributed` reads them.
-If a process exits non-zero the others are stopped (SIGTERM, then SIGKILL after the grace period) and multiproc
-exits with that code (128 + N for a process killed by signal N). SIGINT and SIGTERM are forwarded to every process.
+This is torchrun on one node (its parser, rendezvous, elastic agent, worker monitoring and signal handling), with
+the choices this recipe needs made for the user:
+  * N processes (default: one per visible GPU, 1 without a GPU), each running `python -u SCRIPT ARGS` with the
+    variables torchrun sets (RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR=127.0.0.1, MASTER_PORT...)
+    and OMP_NUM_THREADS=1 when several run and the user has not set it;
+  * a standalone rendezvous on the loopback address, or torchrun's static one on MASTER_PORT when that is set;
+  * no restarts: a rank that fails stops the others (SIGTERM, SIGKILL 30 s later) and ends the job;
+  * SIGINT, SIGTERM, SIGHUP or SIGQUIT is sent on to every rank (train.py saves a checkpoint at its next step
+    boundary and exits); a rank still running after the grace period is killed.
 
-Each process gets its own process group, so a Ctrl-C reaches it once (forwarded by us) and stopping a process also
-stops its helpers (data-loader workers).
+Exit code (with a one-line explanation on stderr unless 0), as torchrun's and our earlier launcher's:
+  0        every rank exited 0;
+  N        the first rank that failed exited with code N (128 + N if signal N killed it);
+  128 + N  signal N stopped the job (train.py's ranks have saved a checkpoint by then);
+  1        the rendezvous failed (e.g. MASTER_PORT already in use);
+  2        bad arguments.
 """
 import argparse
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
+import uuid
 
-POLL_SECONDS = 0.1
+import torch
+from torch.distributed import run as torchrun
+from torch.distributed.elastic.multiprocessing import SignalException
+from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
-
-def free_port():
-    """A TCP port that the OS reports free right now."""
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
+LOOPBACK = '127.0.0.1'
+# Recent torchrun has --shutdown-timeout; older launchers (e.g. in the NGC 24.x images) always give ranks 30 s.
+HAS_SHUTDOWN_TIMEOUT = hasattr(LaunchConfig, 'shutdown_timeout')
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog='python -m multiproc', description=__doc__.splitlines()[0])
     parser.add_argument('--nproc', type=int, default=None,
                         help='processes to start (default: number of visible GPUs, 1 without a GPU)')
-    parser.add_argument('--grace-period', type=float, default=10.0,
-                        help='seconds a stopped process gets to exit before it is killed')
+    parser.add_argument('--grace-period', type=int, default=None,
+                        help="seconds the ranks get after a signal to save and exit before they are killed "
+                             "(torchrun's --shutdown-timeout; default: TORCH_ELASTIC_SHUTDOWN_TIMEOUT, else 30)")
     parser.add_argument('script', help='Python script to run in every process')
     parser.add_argument('script_args', nargs=argparse.REMAINDER, help='arguments passed on to the script')
     args = parser.parse_args(argv)
     if args.nproc is not None and args.nproc < 1:
         parser.error(f'--nproc must be at least 1, got {args.nproc}')
+    if args.grace_period is not None and args.grace_period < 0:
+        parser.error(f'--grace-period must be at least 0, got {args.grace_period}')
+    if args.grace_period is not None and not HAS_SHUTDOWN_TIMEOUT:
+        parser.error(f'--grace-period needs a torch whose launcher has --shutdown-timeout; torch {torch.__version__} '
+                     'always gives the ranks 30 s')
+    port = os.environ.get('MASTER_PORT')
+    if port and not port.isdigit():
+        parser.error(f'MASTER_PORT={port!r} is not a port number')
     if not os.path.isfile(args.script):
         parser.error(f'{args.script}: no such script')
     return args
 
 
-def local_gpu_count():
-    import torch  # only needed when --nproc is not given
-    return max(torch.cuda.device_count(), 1)
+def rendezvous_options():
+    port = os.environ.get('MASTER_PORT')
+    if port:
+        return ['--master-addr', LOOPBACK, '--master-port', port]
+    # torchrun --standalone, on the loopback address rather than the host's name (MASTER_ADDR comes from it)
+    return ['--rdzv-backend', 'c10d', '--rdzv-endpoint', f'{LOOPBACK}:0', '--rdzv-id', str(uuid.uuid4()),
+            '--local-addr', LOOPBACK]
 
 
-def child_env(rank, world_size, port):
-    return dict(os.environ, MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port), WORLD_SIZE=str(world_size),
-                RANK=str(rank), LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE=str(world_size))
+def torchrun_argv(args):
+    nproc = args.nproc or max(torch.cuda.device_count(), 1)
+    grace = [] if args.grace_period is None else ['--shutdown-timeout', str(args.grace_period)]
+    return ['--nproc-per-node', str(nproc), *rendezvous_options(), *grace, args.script]
 
 
-def signal_group(process, signum):
-    """Signal a still-running process and its helpers (never a reaped pid, which the OS may have reused)."""
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, signum)
-        except ProcessLookupError:
-            pass
+def first_failure(error):
+    """(rank, ProcessFailure) of the rank that failed first."""
+    rank = min(error.failures, key=lambda rank: error.failures[rank].timestamp)
+    return rank, error.failures[rank]
 
 
-def stop(processes, grace_period):
-    for process in processes:
-        signal_group(process, signal.SIGTERM)
-    deadline = time.monotonic() + grace_period
-    for process in processes:
-        try:
-            process.wait(timeout=max(deadline - time.monotonic(), 0))
-        except subprocess.TimeoutExpired:
-            signal_group(process, signal.SIGKILL)
-            process.wait()
+def shell_code(failure):
+    """The code a shell reports for the failed process: 128 + N for one killed by signal N."""
+    return 128 - failure.exitcode if failure.exitcode < 0 else failure.exitcode
 
 
-def shell_code(returncode):
-    return 128 - returncode if returncode < 0 else returncode
+def outcome(failure):
+    if failure.exitcode < 0:
+        return f'was killed by {failure.signal_name()}'
+    return f'exited with code {failure.exitcode}'
 
 
-def supervise(processes, received, grace_period):
-    """Wait until all processes succeed, one fails, or a forwarded signal has had its grace period."""
-    while True:
-        codes = [process.poll() for process in processes]
-        for rank, code in enumerate(codes):
-            if code not in (None, 0):
-                print(f'multiproc: rank {rank} exited with code {code}; stopping the others', file=sys.stderr)
-                return shell_code(code)
-        if received and (None not in codes or time.monotonic() - received[0][1] > grace_period):
-            return 128 + received[0][0]
-        if None not in codes:
-            return 0
-        time.sleep(POLL_SECONDS)
+def launch(config, entrypoint, entrypoint_args):
+    """torchrun's launch of the ranks -> the exit code, explained in one line on stderr unless 0."""
+    try:
+        elastic_launch(config, entrypoint)(*entrypoint_args)
+    except SignalException as stop:  # the agent has sent the signal on to every rank and waited for them
+        print(f'multiproc: stopped by {stop.sigval.name}; the ranks saved what they could '
+              '(train.py: continue with --resume-from-last)', file=sys.stderr)
+        return 128 + stop.sigval
+    except ChildFailedError as error:
+        rank, failure = first_failure(error)
+        print(f'multiproc: rank {rank} {outcome(failure)}; stopped the others', file=sys.stderr)
+        return shell_code(failure)
+    except torch.distributed.DistNetworkError as error:  # e.g. MASTER_PORT already in use
+        print(f'multiproc: rendezvous failed: {str(error).splitlines()[0]}', file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv=None):
     args = parse_args(argv)
-    world_size = args.nproc or local_gpu_count()
-    port = os.environ.get('MASTER_PORT') or free_port()
-    command = [sys.executable, '-u', args.script, *args.script_args]
-    processes, received = [], []
-
-    def forward(signum, frame):
-        received.append((signum, time.monotonic()))
-        for process in processes:
-            signal_group(process, signum)
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, forward)
-    try:
-        for rank in range(world_size):
-            processes.append(subprocess.Popen(command, env=child_env(rank, world_size, port), process_group=0))
-        return supervise(processes, received, args.grace_period)
-    finally:
-        stop(processes, args.grace_period)
+    config, entrypoint, entrypoint_args = torchrun.config_from_args(torchrun.parse_args(torchrun_argv(args)))
+    # the script's arguments bypass torchrun's parser, which rejects any that abbreviate one of its options
+    return launch(config, entrypoint, [*entrypoint_args, *args.script_args])
 
 
 if __name__ == '__main__':
