@@ -87,7 +87,8 @@ def build_parser():
     benchmark.add_argument('--warmup-steps', type=int, default=0,
                            help='Measured runs (batches) left out of the summary at the start')
     benchmark.add_argument('--include-warmup', action='store_true',
-                           help='Run one unmeasured pass over the input first')
+                           help='Run one unmeasured pass over the input first (two with --torchscript, which '
+                                'optimizes on the second call)')
     add_audio_args(parser)
     add_text_args(parser)
     return parser
@@ -292,12 +293,20 @@ class Synthesizer:
         return self.vocoder(mel, self.precision.autocast())
 
 
+def warmup_passes(args):
+    """TorchScript's profiling executor optimizes a scripted module on its second call with a given input shape,
+    so with --torchscript the warm-up covers every batch shape twice."""
+    if not args.include_warmup:
+        return 0
+    return 2 if args.torchscript else 1
+
+
 def measure(synthesize, pieces, batches, args, logger):
-    """Synthesize every batch --repeats times (after one unmeasured pass with --include-warmup). Returns the first
-    pass's (mel, audio) and overrun flag per piece, and the timings of every run."""
+    """Synthesize every batch --repeats times, after the unmeasured warm-up passes of --include-warmup. Returns the
+    first measured pass's (mel, audio) and overrun flag per piece, and the timings of every run."""
     outputs, overrun, runs = [None] * len(pieces), [False] * len(pieces), []
     with torch.inference_mode():
-        if args.include_warmup:
+        for _ in range(warmup_passes(args)):
             for batch in batches:
                 synthesize([pieces[i][1] for i in batch])
         for repeat in range(args.repeats):

@@ -29,23 +29,33 @@ def _env_int(name, default):
         raise ValueError(f'environment variable {name}={value!r} is not an integer') from None
 
 
+def local_device(local_rank):
+    """This process's device: cuda:LOCAL_RANK when each process sees every GPU of the node (torchrun, multiproc);
+    the one visible GPU when the launcher gave each process its own through CUDA_VISIBLE_DEVICES (e.g. SLURM's
+    --gpus-per-task); the CPU without a GPU."""
+    if not torch.cuda.is_available():
+        return torch.device('cpu')
+    count = torch.cuda.device_count()
+    if local_rank < count:
+        return torch.device('cuda', local_rank)
+    if count == 1:
+        return torch.device('cuda', 0)
+    raise ValueError(f'LOCAL_RANK={local_rank} but only {count} CUDA devices are visible')
+
+
 def init_distributed():
     """Join the process group described by the launcher's environment; pick this process's device.
 
-    NCCL on CUDA (device = cuda:LOCAL_RANK), gloo on CPU.
+    NCCL on CUDA (the device of local_device), gloo on CPU.
     """
     world = _env_int('WORLD_SIZE', 1)
     rank = _env_int('RANK', 0)
     local_rank = _env_int('LOCAL_RANK', 0)
     if world < 1 or not 0 <= rank < world:
         raise ValueError(f'environment variables RANK={rank} WORLD_SIZE={world} do not describe a process')
-    if torch.cuda.is_available():
-        if local_rank >= torch.cuda.device_count():
-            raise ValueError(f'LOCAL_RANK={local_rank} but only {torch.cuda.device_count()} CUDA devices are visible')
-        device = torch.device('cuda', local_rank)
+    device = local_device(local_rank)
+    if device.type == 'cuda':
         torch.cuda.set_device(device)
-    else:
-        device = torch.device('cpu')
     if world > 1 and not dist.is_initialized():
         missing = [name for name in ('MASTER_ADDR', 'MASTER_PORT') if name not in os.environ]
         if missing:

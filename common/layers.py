@@ -40,7 +40,8 @@ class ChannelsLastConv1d(nn.Conv1d):
     Computed as one matrix product per kernel tap over the whole batch: the zero-padded items are laid end to end
     as rows, every tap multiplies the rows it reads (a shifted view, no copy) and accumulates in place, and the
     output is a strided view that skips the rows straddling two items. No im2col buffer, one padded copy of the
-    input, and on CPU these row-major products run faster than the convolution (docs/performance.md).
+    input, and on CPU these row-major products run faster than the convolution (docs/performance.md). On a GPU it is
+    one cuDNN convolution instead (as_one_convolution).
     The weight keeps nn.Conv1d's shape and state-dict name but is stored tap-major, so that every tap's
     (C_out, C_in) matrix is contiguous. `channels_last = True` tells common/precision.py to keep this convention
     when it swaps in an int8 layer.
@@ -56,6 +57,8 @@ class ChannelsLastConv1d(nn.Conv1d):
         self.weight = nn.Parameter(self.weight.detach().permute(2, 0, 1).contiguous().permute(1, 2, 0))
 
     def forward(self, x):
+        if x.is_cuda:
+            return self.as_one_convolution(x)
         kernel_size, padding, dilation = self.kernel_size[0], self.padding[0], self.dilation[0]
         if kernel_size == 1 and padding == 0:
             return F.linear(x, self.weight.squeeze(2), self.bias)
@@ -70,3 +73,9 @@ class ChannelsLastConv1d(nn.Conv1d):
         # row b * span + t is output step t of item b; steps t >= span - dilation * (k - 1) straddle two items
         n_out = span - dilation * (kernel_size - 1)
         return y.as_strided((batch, n_out, self.out_channels), (span * self.out_channels, self.out_channels, 1))
+
+    def as_one_convolution(self, x):
+        """The same convolution as one library call (cuDNN on a GPU, where the per-tap products lose: k launches, and
+        under fp16 k roundings instead of one). Channels-last in and out, as transposed views."""
+        return F.conv1d(x.transpose(1, 2), self.weight, self.bias, padding=self.padding,
+                        dilation=self.dilation).transpose(1, 2)

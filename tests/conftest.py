@@ -1,10 +1,23 @@
-"""Shared fixtures: the reference folder (skipped with a reason where absent)."""
+"""Shared fixtures: the reference folder (skipped with a reason where absent), the embedded corpus, and the device:
+every test runs on the CPU, where its tolerances hold, even on a GPU machine, except those marked `cuda`."""
 from pathlib import Path
 
 import pytest
 import torch
 
 REFERENCE_DIR = Path(__file__).resolve().parents[1].parent / 'shared' / 'reference'
+
+
+@pytest.fixture(autouse=True)
+def device_for_the_test(request, monkeypatch):
+    """GPUs are hidden from an unmarked test and from the processes it starts (train.py picks a GPU when it sees
+    one); a test marked `cuda` sees them, and is skipped without one."""
+    if request.node.get_closest_marker('cuda'):
+        if not torch.cuda.is_available():
+            pytest.skip('needs a CUDA GPU')
+        return
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '')
 
 
 @pytest.fixture(scope='session')

@@ -90,3 +90,19 @@ def test_two_processes_reduce_and_broadcast_over_gloo(tmp_path):
         assert result['sum'] == 3.0
         assert result['object'] == {'sent_by': 0}
         assert result['group_after_cleanup'] is False
+
+
+@pytest.mark.parametrize('visible, local_rank, expected', [(0, 1, 'cpu'), (4, 3, 'cuda:3'), (1, 0, 'cuda:0'),
+                                                          (1, 5, 'cuda:0')])
+def test_each_process_finds_its_device(monkeypatch, visible, local_rank, expected):
+    """cuda:LOCAL_RANK among all of a node's GPUs, or the one GPU a launcher left visible to this process."""
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: visible > 0)
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: visible)
+    assert str(distributed.local_device(local_rank)) == expected
+
+
+def test_a_local_rank_beyond_the_visible_gpus_is_named(monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: 2)
+    with pytest.raises(ValueError, match='LOCAL_RANK=2 but only 2 CUDA devices are visible'):
+        distributed.local_device(2)

@@ -318,3 +318,10 @@ def test_phrase_files_have_the_sizes_their_names_state():
         for path in phrases_dir.iterdir():
             for phrase in read_phrases(path):
                 text_to_sequence(phrase.text, ['english_cleaners'])
+
+
+@pytest.mark.parametrize('flags, passes', [([], 0), (['--include-warmup'], 1),
+                                           (['--include-warmup', '--torchscript'], 2)])
+def test_warmup_passes_cover_torchscript_optimizing_on_the_second_call(flags, passes):
+    args = inference.build_parser().parse_args(['-i', 'x', '--fastpitch', 'y', *flags])
+    assert inference.warmup_passes(args) == passes

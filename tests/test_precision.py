@@ -71,6 +71,16 @@ def test_channels_last_conv_equals_conv1d_with_and_without_autograd(in_ch, out_c
     torch.testing.assert_close(fast.bias.grad, plain.bias.grad, atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize('in_ch, out_ch, kernel, dilation, padding', CONV_SHAPES)
+def test_channels_last_conv_as_one_convolution_equals_conv1d(in_ch, out_ch, kernel, dilation, padding):
+    """The path a GPU takes (one cuDNN call), checked here on the CPU."""
+    fast, plain = _conv_pair(in_ch, out_ch, kernel, dilation, padding)
+    x = torch.randn(2, in_ch, 37)
+    with torch.no_grad():
+        torch.testing.assert_close(fast.as_one_convolution(x.transpose(1, 2)).transpose(1, 2), plain(x),
+                                   atol=1e-5, rtol=1e-4)
+
+
 def test_channels_last_conv_stores_each_tap_contiguous_and_loads_plain_state_dicts():
     fast, plain = _conv_pair(8, 16, 3, 2, 2)
     assert all(fast.weight[:, :, tap].is_contiguous() for tap in range(3))

@@ -52,9 +52,6 @@ class Invertible1x1Conv(nn.Module):
             q[:, 0] = -q[:, 0]
         with torch.no_grad():
             self.conv.weight.copy_(q.unsqueeze(-1))
-        # W^-1 for inference, recomputed only when W changes (not a buffer: it must not enter the state dict).
-        self._inverse = None
-        self._inverted_weight = None
 
     def forward(self, z):
         """z (B, c, T) -> (W z, log|det| contribution B * T * logdet W)."""
@@ -65,15 +62,12 @@ class Invertible1x1Conv(nn.Module):
 
     @torch.no_grad()
     def inverse_weight(self):
-        """W^-1 as a (c, c, 1) kernel, cached. W is tiny (c x c), so comparing it with the weight the cache was
-        made from is cheap and catches every kind of update (optimizer steps, load_state_dict, .data writes, .to())."""
+        """W^-1 as a (c, c, 1) kernel, computed on every call: W is tiny (c x c), so this costs microseconds, follows
+        every kind of update, and (inv_ex checks no error flag) never waits for the GPU, as comparing W with the
+        weight a cached inverse was made from would."""
         weight = self.conv.weight
-        cached = self._inverted_weight
-        if (cached is None or cached.dtype != weight.dtype or cached.device != weight.device
-                or not torch.equal(cached, weight)):
-            self._inverse = torch.linalg.inv(weight.squeeze(-1).float()).to(weight.dtype).unsqueeze(-1)
-            self._inverted_weight = weight.detach().clone()
-        return self._inverse
+        inverse, _ = torch.linalg.inv_ex(weight.squeeze(-1).float())
+        return inverse.to(weight.dtype).unsqueeze(-1)
 
     def inverse(self, z):
         return F.conv1d(z, self.inverse_weight())
