@@ -67,8 +67,14 @@ class Aligner:
     spec: ModelSpec
     model: torch.nn.Module
 
+    @property
+    def on_gpu(self):
+        return next(self.model.parameters()).is_cuda
+
     def durations(self, ids, mel):
-        return durations_from_alignment(self.spec.teacher_forced_alignment(self.model, ids, mel), len(ids))
+        device = next(self.model.parameters()).device
+        alignment = self.spec.teacher_forced_alignment(self.model, ids.to(device), mel.to(device))
+        return durations_from_alignment(alignment.cpu(), len(ids))
 
 
 @dataclass(frozen=True)
@@ -199,7 +205,7 @@ def check_filelists(filelists, settings, skip_bad):
 
 # ---------------------------------------------------------------- work per clip (in worker processes)
 
-_worker = {}  # settings, stft and the aligner, set before the pool forks
+_worker = {}  # settings, stft, the aligner and the kinds of output to write, set before the pool forks
 
 
 class ClipData:
@@ -249,7 +255,7 @@ def process_clip(clip):
     try:
         for kind, wanted, make in steps:
             path = output_path(settings.dataset_path, kind, clip.clip_id)
-            if wanted and not path.is_file():
+            if wanted and kind in _worker['kinds'] and not path.is_file():
                 torch_save_atomic(make(), path)
     except ValueError as error:  # AudioError, DurationError and bad saved tensors: a problem of this clip
         return clip, str(error)
@@ -285,6 +291,21 @@ def run_clips(clips, workers, skip_bad):
         else:
             torch.set_num_threads(threads)
     return problems
+
+
+def run_phases(clips, aligner, workers, skip_bad):
+    """All outputs of every clip in one pass of the worker pool; but durations from a model on the GPU are made in
+    this process between a pass for the mels and one for the pitch (forked workers cannot use CUDA, and on the CPU
+    a default-size Tacotron 2 takes hours over LJSpeech). -> {clip id: problem}."""
+    if aligner is not None and aligner.on_gpu:
+        phases = [(('mels',), workers), (('durations',), 1), (('pitch_char',), workers)]
+    else:
+        phases = [(OUTPUT_KINDS, workers)]
+    failed = {}
+    for kinds, phase_workers in phases:
+        _worker['kinds'] = kinds
+        failed.update(run_clips([clip for clip in clips if clip.clip_id not in failed], phase_workers, skip_bad))
+    return failed
 
 
 # ---------------------------------------------------------------- outputs per filelist
@@ -335,7 +356,7 @@ def prepare(args, aligner=None):
             clips.setdefault(entry.clip_id, Clip(entry.location, entry.clip_id, entry.paths[0], entry.text))
 
     _worker.update(settings=settings, stft=TacotronSTFT(**settings.stft), aligner=aligner)
-    failed = run_clips(list(clips.values()), args.workers, args.skip_bad)
+    failed = run_phases(list(clips.values()), aligner, args.workers, args.skip_bad)
 
     written = {}
     for filelist, entries in good.items():
@@ -394,7 +415,8 @@ def main(argv=None):
         aligner = None
         if args.extract_durations and args.durations_from != ESPEAK:
             spec = aligning_specs()[args.durations_from]
-            aligner = Aligner(spec, models.load_model_from_checkpoint(spec.name, aligner_checkpoint(args)))
+            device = 'cuda' if torch.cuda.is_available() else 'cpu'
+            aligner = Aligner(spec, models.load_model_from_checkpoint(spec.name, aligner_checkpoint(args), device))
         written = prepare(args, aligner)
     except (ValueError, OSError) as error:
         sys.exit(f'error: {error}')

@@ -17,6 +17,7 @@ import pytest
 import soundfile as sf
 import torch
 
+import models
 import prepare_dataset
 from common.audio import load_wav
 from common.data_args import stft_kwargs
@@ -133,6 +134,34 @@ def test_tacotron2_durations_through_the_command_line(corpus_dir, tmp_path):
         assert durations.shape == ids.shape and int(durations.sum()) == mel.size(1)
         if index == 0:  # the worker's result is the model's, as computed here
             assert torch.equal(durations, durations_from_alignment(model.teacher_forced_alignment(ids, mel), len(ids)))
+
+
+def test_durations_from_a_gpu_model_are_made_between_two_pool_passes(corpus_dir, tmp_path, monkeypatch):
+    """A model on the GPU cannot be used in forked workers: mels in the pool, durations here, then pitch in the
+    pool again; the files are those of one pass. (The GPU is played by the CPU here.)"""
+    from tests.tiny_configs import tiny_model
+    aligner = prepare_dataset.Aligner(models.model_spec('Tacotron2'), tiny_model('Tacotron2'))
+    monkeypatch.setattr(prepare_dataset.Aligner, 'on_gpu', property(lambda self: True))
+    phases, run_clips = [], prepare_dataset.run_clips
+
+    def recorded_run_clips(clips, workers, skip_bad):
+        phases.append((prepare_dataset._worker['kinds'], workers))
+        return run_clips(clips, workers, skip_bad)
+    monkeypatch.setattr(prepare_dataset, 'run_clips', recorded_run_clips)
+    root = copy_corpus(corpus_dir, tmp_path / 'corpus')
+    train_list = audio_filelists(root)[0]
+    args = prepare_dataset.parse_args(['-d', str(root), '--wav-text-filelist', str(train_list), '--extract-mels',
+                                       '--extract-durations', '--extract-pitch', '--durations-from', 'tacotron2',
+                                       '--tacotron2-checkpoint', 'unused.pt', '--workers', '2'])
+    prepare_dataset.prepare(args, aligner)
+    assert phases == [(('mels',), 2), (('durations',), 1), (('pitch_char',), 2)]
+    for line in filelist_lines(train_list):
+        clip_id = Path(line.split('|')[0]).stem
+        ids = torch.tensor(text_to_sequence(line.split('|')[1], ['english_cleaners']))
+        mel = torch.load(root / 'mels' / f'{clip_id}.pt', weights_only=True)
+        assert torch.equal(torch.load(root / 'durations' / f'{clip_id}.pt', weights_only=True),
+                           aligner.durations(ids, mel))
+        assert (root / 'pitch_char' / f'{clip_id}.pt').is_file()
 
 
 def test_tacotron2_source_needs_a_checkpoint(capsys):
