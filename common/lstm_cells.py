@@ -2,7 +2,7 @@
 [input, hidden] against [W_ih | W_hh].
 
 * `lstm_update`: the state update from the pre-activation gates, shared by both cells;
-* `FusedLSTMCell`: fp32 or bf16 for one decoder pass, with the weight gradient deferred to one product per pass;
+* `FusedLSTMCell`: fp32 or bf16 for one decoder pass, with the weight gradient deferred to a few large products;
 * `Int8LSTMCell`: the int8 inference stand-in that common/precision.py swaps in for nn.LSTMCell.
 """
 import torch
@@ -26,65 +26,98 @@ def fused_parameters(cell):
     return torch.cat((cell.weight_ih, cell.weight_hh), dim=1), cell.bias_ih + cell.bias_hh
 
 
+FOLD_STEPS = 64  # steps whose weight-gradient terms are kept before they are folded into one product
+
+
+class _WeightGradient:
+    """The weight gradient of one teacher-forced pass, gathered from its steps' backward passes.
+
+    Each step leaves (output gradient, input); every FOLD_STEPS steps they are folded into the sum by one matrix
+    product over all their rows. Memory stays bounded while each product still spans thousands of rows: at the
+    AMP recipe's batch of 104, 64 steps of both decoder LSTMs hold ~170 MB in fp16, where keeping a whole 800-frame
+    pass until its end held ~1.4 GB of output gradients and ~0.7 GB of inputs, and as much again while they were
+    concatenated."""
+
+    def __init__(self):
+        self.pending = []
+        self.total = None  # fp32, whatever the compute dtype
+
+    def add(self, output_grad, inputs):
+        self.pending.append((output_grad, inputs))
+        if len(self.pending) == FOLD_STEPS:
+            self._fold()
+
+    def _fold(self):
+        output_grads, inputs = zip(*self.pending)
+        self.pending.clear()
+        part = (torch.cat(output_grads).t() @ torch.cat(inputs)).float()
+        self.total = part if self.total is None else self.total.add_(part)
+
+    def result(self):
+        if self.pending:
+            self._fold()
+        total, self.total = self.total, None
+        return total
+
+
 class _DeferredWeight(torch.autograd.Function):
-    """A recurrent weight shared by every step of one teacher-forced pass, with its gradient formed once.
+    """A recurrent weight shared by every step of one teacher-forced pass, with its gradient formed in a few large
+    products instead of one per step.
 
     Plain autograd adds each step's weight gradient into the gradient buffer, streaming the ~70 MB of the default
-    LSTM weights three more times per step. Here each `_StepProduct` stashes its (output gradient, input) and this
-    node, which autograd runs after all of them (they all feed it), computes the whole gradient as one matrix
-    product. Forward casts the weight once to the compute dtype (bf16 under autocast).
+    LSTM weights three more times per step. Here each `_StepProduct` hands its (output gradient, input) to the
+    pass's _WeightGradient, and this node, which autograd runs after all of them (they all feed it), returns the
+    sum. Forward casts the weight once to the compute dtype (bf16 under autocast).
     """
 
     @staticmethod
-    def forward(ctx, weight, stash, dtype):
-        ctx.stash, ctx.weight_dtype = stash, weight.dtype
-        ctx.set_materialize_grads(False)  # the steps send no gradient here, only the stash
+    def forward(ctx, weight, gradient, dtype):
+        ctx.gradient, ctx.weight_dtype = gradient, weight.dtype
+        ctx.set_materialize_grads(False)  # the steps send no gradient here, only their terms
         return weight.to(dtype) if dtype != weight.dtype else weight.view_as(weight)
 
     @staticmethod
     def backward(ctx, _no_gradient):
-        output_grads, inputs = zip(*ctx.stash)
-        ctx.stash.clear()
-        grad = torch.cat(output_grads).t() @ torch.cat(inputs)
-        return grad.to(ctx.weight_dtype), None, None
+        return ctx.gradient.result().to(ctx.weight_dtype), None, None
 
 
 class _StepProduct(torch.autograd.Function):
-    """inputs @ weight.T for one step; backward returns the input gradient and stashes what the weight's needs."""
+    """inputs @ weight.T for one step; backward returns the input gradient and hands the weight's terms on."""
 
     @staticmethod
-    def forward(ctx, inputs, weight, stash):
+    def forward(ctx, inputs, weight, gradient):
         inputs = inputs.to(weight.dtype)
         ctx.save_for_backward(inputs, weight)
-        ctx.stash = stash
+        ctx.gradient = gradient
         return inputs @ weight.t()
 
     @staticmethod
     def backward(ctx, grad):
         inputs, weight = ctx.saved_tensors
-        ctx.stash.append((grad, inputs))
+        ctx.gradient.add(grad, inputs)
         return grad @ weight, None, None
 
 
 class FusedLSTMCell:
     """An nn.LSTMCell for one decoder pass, its parameters fused once per pass (built anew for each pass: under
     autograd it collects that pass's weight gradient). What that buys: under autograd, the weight gradient
-    deferred to one product at the end (_DeferredWeight; 1.5x on a Tacotron 2 training step); under bf16 autocast,
+    deferred to a few large products (_DeferredWeight; 1.5x on a Tacotron 2 training step); under bf16 autocast,
     weights cast once per pass instead of every step. For fp32 inference it is as fast as nn.LSTMCell, within the
     noise (docs/performance.md). `dtype` is the dtype the products run in."""
 
     def __init__(self, cell, dtype):
         weight, self.bias = fused_parameters(cell)
-        self.stash = [] if torch.is_grad_enabled() and weight.requires_grad else None
-        self.weight = weight.to(dtype) if self.stash is None else _DeferredWeight.apply(weight, self.stash, dtype)
+        self.gradient = _WeightGradient() if torch.is_grad_enabled() and weight.requires_grad else None
+        self.weight = (weight.to(dtype) if self.gradient is None
+                       else _DeferredWeight.apply(weight, self.gradient, dtype))
 
     def __call__(self, inputs, state):
         hidden, cell = state
         inputs = torch.cat((inputs, hidden), dim=1)
-        if self.stash is None:
+        if self.gradient is None:
             gates = torch.addmm(self.bias.to(self.weight.dtype), inputs.to(self.weight.dtype), self.weight.t())
         else:
-            gates = _StepProduct.apply(inputs, self.weight, self.stash) + self.bias
+            gates = _StepProduct.apply(inputs, self.weight, self.gradient) + self.bias
         return lstm_update(gates, cell)
 
 

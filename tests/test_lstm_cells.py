@@ -60,3 +60,34 @@ def test_int8_cell_is_what_quantize_int8_swaps_in_and_stays_close(cell):
         expected, got = run(cell, inputs), run(quantized, inputs)
     assert not torch.equal(got, expected)
     assert snr_db(expected, got) > 30
+
+
+def test_a_long_pass_folds_its_weight_gradient_and_matches_autograd(cell, monkeypatch):
+    """Past FOLD_STEPS steps the weight-gradient terms are folded as they come: never more pending than that, and
+    the same gradient as plain autograd."""
+    from common import lstm_cells
+    monkeypatch.setattr(lstm_cells, 'FOLD_STEPS', 4)
+    pending, add = [], lstm_cells._WeightGradient.add
+
+    def recorded_add(self, grad, inputs):
+        add(self, grad, inputs)
+        pending.append(len(self.pending))
+    monkeypatch.setattr(lstm_cells._WeightGradient, 'add', recorded_add)
+    steps = 11
+    inputs, weights = torch.randn(steps, BATCH, INPUT), torch.randn(steps, BATCH, HIDDEN)
+
+    def weight_gradient(step_cell):
+        state = (torch.zeros(BATCH, HIDDEN), torch.zeros(BATCH, HIDDEN))
+        loss = 0
+        for step_input, weight in zip(inputs, weights):
+            state = step_cell(step_input, state)
+            loss = loss + (state[0] * weight).sum()
+        loss.backward()
+        grad = cell.weight_hh.grad.clone()
+        cell.zero_grad(set_to_none=True)
+        return grad
+
+    expected = weight_gradient(cell)
+    got = weight_gradient(FusedLSTMCell(cell, torch.float32))
+    assert len(pending) == steps and max(pending) < 4
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
