@@ -90,6 +90,16 @@ class Settings:
     pitch_fmax: float
     max_duration_s: float
 
+    def mel_stft(self):
+        """The STFT that makes this corpus's mels."""
+        return TacotronSTFT(**self.stft)
+
+
+def settings_from_args(args):
+    return Settings(Path(args.dataset_path), stft_kwargs(args), tuple(args.text_cleaners), args.extract_mels,
+                    args.extract_durations, args.extract_pitch, args.durations_from, args.pitch_fmin,
+                    args.pitch_fmax, args.max_duration_s)
+
 
 @dataclass(frozen=True)
 class Clip:
@@ -340,9 +350,7 @@ def write_report(path, problems):
 def prepare(args, aligner=None):
     """Run the whole preprocessing for parsed flags; `aligner` gives the durations unless they come from eSpeak
     (the CLI loads it from --NAME-checkpoint). Returns the paths of the files written per filelist."""
-    settings = Settings(Path(args.dataset_path), stft_kwargs(args), tuple(args.text_cleaners), args.extract_mels,
-                        args.extract_durations, args.extract_pitch, args.durations_from, args.pitch_fmin,
-                        args.pitch_fmax, args.max_duration_s)
+    settings = settings_from_args(args)
     if args.extract_durations and args.durations_from != ESPEAK and aligner is None:
         raise PrepareError(f'--durations-from {args.durations_from} needs a trained model '
                            f'(--{args.durations_from}-checkpoint)')
@@ -355,7 +363,7 @@ def prepare(args, aligner=None):
         for entry in entries:
             clips.setdefault(entry.clip_id, Clip(entry.location, entry.clip_id, entry.paths[0], entry.text))
 
-    _worker.update(settings=settings, stft=TacotronSTFT(**settings.stft), aligner=aligner)
+    _worker.update(settings=settings, stft=settings.mel_stft(), aligner=aligner)
     failed = run_phases(list(clips.values()), aligner, args.workers, args.skip_bad)
 
     written = {}

@@ -84,6 +84,8 @@ def measure(device='cpu', quick=False):
         'threads': torch.get_num_threads() if device.type == 'cpu' else None,
         'fp32_gflops': gemm_gflops(torch.float32, device, size, repeats),
         'bf16_gflops': gemm_gflops(torch.bfloat16, device, size, repeats),
+        # CPUs emulate fp16 products (slowly): fp16 autocast is a GPU path here
+        'fp16_gflops': gemm_gflops(torch.float16, device, size, repeats) if device.type == 'cuda' else None,
         'int8_gops': int8_gemm_gops(device, size, repeats),
         'copy_gbps': copy_gbps(device, repeats=repeats),
         'read_gbps': read_gbps(device, repeats=repeats),
@@ -94,8 +96,10 @@ def measure(device='cpu', quick=False):
 
 def format_ceilings(c):
     int8 = f"{c['int8_gops']:.0f} GOP/s" if c['int8_gops'] else 'n/a'
+    fp16 = f"{c['fp16_gflops']:.0f} GFLOP/s" if c.get('fp16_gflops') else 'n/a'
     return (f"{c['device']} ({c['threads'] or '-'} threads): GEMM fp32 {c['fp32_gflops']:.0f} GFLOP/s, "
-            f"bf16 {c['bf16_gflops']:.0f} GFLOP/s, int8 {int8}; copy {c['copy_gbps']:.1f} GB/s (read+write), "
+            f"fp16 {fp16}, bf16 {c['bf16_gflops']:.0f} GFLOP/s, int8 {int8}; "
+            f"copy {c['copy_gbps']:.1f} GB/s (read+write), "
             f"read {c['read_gbps']:.1f} GB/s; load average {c['loadavg']['before']} -> {c['loadavg']['after']}")
 
 

@@ -1,16 +1,17 @@
 """Quality cost of the reduced-precision paths: each model's output at bf16 and int8 against its fp32 output.
 
-    python -m benchmarks.quality [--precisions int8 bf16] [--fastpitch CKPT] [--waveglow CKPT] [--json out.json]
+    python -m benchmarks.quality [--precisions int8 bf16] [--<model> CKPT ...] [--json out.json]
 
-Measures mel L1 (log-mel units) for Tacotron 2 and FastPitch and the SNR of the waveform for WaveGlow at sigma 0,
-each against the same model in fp32 on the same input (the 128-symbol sentence of benchmarks/speed.py; for
-WaveGlow, a mel of 200 frames). Two kinds of model:
-* default sizes with random weights, as in benchmarks/speed.py. A fresh WaveGlow's coupling layers are the
-  identity (WN.end starts at zero), which would hide any error, so its WN.end weights are drawn from
-  N(0, 0.01^2) here instead;
-* trained checkpoints, when given (`make demo` leaves them in output/demo/): these say what a listener gets.
-  The demo sizes are small, so fewer of their layers reach INT8_MIN_WEIGHTS and are quantized.
-Tacotron 2's prenet dropout stays on at inference, so both runs draw the same masks (same seed).
+The runs are the QualityCases of the model specs (common/benchmarking.py; each model package's benchmark.py), each
+against the same model in fp32 on the same input: a generator's mel by mel L1 (log-mel units) on the 128-symbol
+sentence of the speed cases, a vocoder's waveform by its SNR on a mel of VOCODER_FRAMES random frames. Two kinds
+of model:
+* default sizes with random weights, as in benchmarks/speed.py (a package may adjust them so that errors show);
+* trained checkpoints, one flag per model named as inference.py names it (`make demo` leaves some in
+  output/demo/): these say what a listener gets. A trained vocoder vocodes the fp32 mel of the first trained
+  generator given instead of random frames. The demo sizes are small, so fewer of their layers reach
+  INT8_MIN_WEIGHTS and are quantized.
+Every run starts from the same seed, so that a model that draws random numbers at inference draws the same ones.
 """
 import argparse
 import json
@@ -18,101 +19,85 @@ import json
 import torch
 
 import models
-from benchmarks.speed import N_SYMBOLS, sentence_ids
-from common import precision as precisions
+from common.benchmarking import SEED, QualityCase, cases_of_kind, inference_call, sentence_ids
+from common.model_spec import GENERATOR
+from common.precision import Precision
+from common.quality import mel_l1, snr_db
 
-WAVEGLOW_FRAMES = 200
-TACOTRON2_STEPS = 200
-SEED = 0
+VOCODER_FRAMES = 200
+CHOICES = ('int8', 'bf16')
 
 
-def _outputs(model, run, precision):
-    """run(model) at `precision`, seeded, without gradients."""
-    model = precisions.for_inference(model, precision)
+def quality_cases():
+    """(spec, case) of every spec, generators first: a trained vocoder needs a trained generator's output."""
+    return sorted(cases_of_kind(models.MODELS.values(), QualityCase), key=lambda pair: pair[0].role != GENERATOR)
+
+
+def _output(model, call, precision_name):
+    """call(model) at the precision, from the same seed every time."""
+    run = inference_call(model, Precision('cpu', precision_name), call)
     torch.manual_seed(SEED)
-    with torch.no_grad(), precisions.autocast(precision):
-        return run(model).float()
+    return run().float()
 
 
-def _mel_l1(reference, output):
-    return {'metric': 'mel L1', 'value': precisions.mel_l1(reference, output), 'scale': reference.abs().mean().item()}
+def _cost(role, reference, output):
+    if role == GENERATOR:
+        return {'metric': 'mel L1', 'value': mel_l1(reference, output), 'scale': reference.abs().mean().item()}
+    return {'metric': 'SNR dB', 'value': snr_db(reference, output)}
 
 
-def _snr(reference, output):
-    return {'metric': 'SNR dB', 'value': precisions.snr_db(reference, output)}
+def _random_mel(n_mel_channels):
+    return torch.randn(1, n_mel_channels, VOCODER_FRAMES, generator=torch.Generator().manual_seed(SEED))
 
 
-def tacotron2_run(text, lengths):
-    return lambda model: model.infer(text, lengths)[0]
+def compare(name, role, model, call, precision_list):
+    """(fp32 output, {precision: cost}) of one run; prints a line per precision."""
+    reference = _output(model, call, 'fp32')
+    costs = {p: _cost(role, reference, _output(model, call, p)) for p in precision_list}
+    for p, r in costs.items():
+        scale = f" (mean |mel| {r['scale']:.3f})" if 'scale' in r else ''
+        print(f"{name:<60} {p:<5} {r['metric']} {r['value']:.4g}{scale}", flush=True)
+    return reference, costs
 
 
-def fastpitch_run(model, text, lengths, durations=None):
-    """FastPitch synthesis with the same durations at every precision (the fp32 model's prediction unless given), so
-    that the frames line up: a duration rounded the other way would shift every later frame."""
-    if durations is None:
-        with torch.no_grad():
-            durations = model.eval().infer(text, lengths)[2]
-    return lambda m: m.infer(text, lengths, dur_tgt=durations)[0]
-
-
-def waveglow_run(mel):
-    return lambda model: model.infer(mel, sigma=0.0)
-
-
-def _default_models():
-    """Default-size models with random weights (seed 0), WaveGlow's WN.end made non-zero (see the docstring)."""
-    torch.manual_seed(SEED)
-    config = models.default_model_config('Tacotron2')
-    config.update(max_decoder_steps=TACOTRON2_STEPS, decoder_no_early_stopping=True)
-    tacotron2 = models.get_model('Tacotron2', config, 'cpu')
-    fastpitch = models.get_model('FastPitch', models.default_model_config('FastPitch'), 'cpu')
-    waveglow = models.get_model('WaveGlow', models.default_model_config('WaveGlow'), 'cpu')
-    with torch.no_grad():
-        for wn in waveglow.WN:
-            wn.end.weight.normal_(std=0.01)
-    return tacotron2, fastpitch, waveglow.remove_weightnorm(waveglow)
-
-
-def measure(precision_list, fastpitch_path=None, waveglow_path=None):
-    """{case: {precision: cost}} for the default-size models and the given checkpoints; each case's fp32 output is
-    computed once and compared with each precision's."""
-    tacotron2, fastpitch, waveglow = _default_models()
-    text, lengths = sentence_ids(torch.device('cpu'))
-    mel = torch.randn(1, waveglow.n_mel_channels, WAVEGLOW_FRAMES, generator=torch.Generator().manual_seed(SEED))
-    cases = {  # name: (model, run, cost)
-        'tacotron2 (default size, random)': (tacotron2, tacotron2_run(text, lengths), _mel_l1),
-        'fastpitch (default size, random)': (
-            fastpitch, fastpitch_run(fastpitch, text, lengths, torch.full((1, N_SYMBOLS), 5)), _mel_l1),
-        'waveglow 512 (default size, random)': (waveglow, waveglow_run(mel), _snr)}
-    if fastpitch_path:
-        trained_fastpitch = models.load_model_from_checkpoint('FastPitch', fastpitch_path, 'cpu')
-        cases[f'fastpitch ({fastpitch_path})'] = (
-            trained_fastpitch, fastpitch_run(trained_fastpitch, text, lengths), _mel_l1)
-    if waveglow_path:
-        trained_waveglow = models.load_model_from_checkpoint('WaveGlow', waveglow_path, 'cpu')
-        source = (_outputs(trained_fastpitch, lambda m: m.infer(text, lengths)[0], 'fp32') if fastpitch_path
-                  else torch.randn(1, trained_waveglow.n_mel_channels, WAVEGLOW_FRAMES))
-        cases[f'waveglow ({waveglow_path})'] = (trained_waveglow, waveglow_run(source), _snr)
+def measure(precision_list, checkpoints):
+    """{run: {precision: cost}} for the default-size models and the trained checkpoints ({model name: path})."""
+    text = sentence_ids(torch.device('cpu'))
     results = {}
-    for name, (model, run, cost) in cases.items():
-        reference = _outputs(model, run, 'fp32')
-        results[name] = {p: cost(reference, _outputs(model, run, p)) for p in precision_list}
-        for p, r in results[name].items():
-            scale = f" (mean |mel| {r['scale']:.3f})" if 'scale' in r else ''
-            print(f"{name:<60} {p:<5} {r['metric']} {r['value']:.4g}{scale}", flush=True)
+    for spec, case in quality_cases():
+        model = case.default_model(spec)
+        inputs = text if spec.role == GENERATOR else (_random_mel(model.n_mel_channels),)
+        label = f'{case.name} (default size, random)'
+        _, results[label] = compare(label, spec.role, model, case.default_call(model, *inputs), precision_list)
+    trained_mel = None
+    for spec, case in quality_cases():
+        path = checkpoints.get(spec.name)
+        if not path:
+            continue
+        model = models.load_model_from_checkpoint(spec.name, path, 'cpu')
+        if spec.role == GENERATOR:
+            inputs = text
+        else:
+            inputs = (trained_mel if trained_mel is not None else _random_mel(model.n_mel_channels),)
+        label = f'{spec.cli_name} ({path})'
+        output, results[label] = compare(label, spec.role, model, case.trained_call(model, *inputs), precision_list)
+        if spec.role == GENERATOR and trained_mel is None:
+            trained_mel = output
     return results
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--precisions', nargs='+', default=['int8', 'bf16'], choices=('int8', 'bf16'))
-    parser.add_argument('--fastpitch', help='a trained FastPitch checkpoint (e.g. from make demo)')
-    parser.add_argument('--waveglow', help='a trained WaveGlow checkpoint (e.g. from make demo)')
+    parser.add_argument('--precisions', nargs='+', default=list(CHOICES), choices=CHOICES)
+    for spec, _ in quality_cases():
+        parser.add_argument(spec.inference_flag, dest=spec.name, metavar='CKPT',
+                            help=f'a trained {spec.name} checkpoint to compare as well')
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--json', help='also write the results to this JSON file')
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    results = measure(args.precisions, args.fastpitch, args.waveglow)
+    checkpoints = {spec.name: getattr(args, spec.name) for spec, _ in quality_cases()}
+    results = measure(args.precisions, checkpoints)
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(results, f, indent=1)

@@ -1,14 +1,14 @@
 """Training throughput of train.py, in items per second (mel frames or audio samples), per model and precision.
 
-    python -m benchmarks.training [--dataset-path D] [--models Tacotron2 WaveGlow FastPitch] [--precisions fp32 bf16]
+    python -m benchmarks.training [--dataset-path D] [--models NAME ...] [--precisions fp32 bf16]
 
-Config (small, not tiny): FastPitch and WaveGlow at the demo sizes of configs/demo_*.json (WaveGlow: 8 flows of 4
-layers x 64 channels, 4000-sample segments; FastPitch: 3+3 FFT layers of width 128), Tacotron 2 at the small size
-below (encoder 256, attention and decoder LSTMs 512: a quarter of the reference's parameters), all with batches of
-4 clips. Data: the embedded corpus after prepare_dataset.py (D; without it, --num-clips clips are built and prepared
-in a temporary folder first, a minute or two). Each model trains --epochs epochs through train.main, loading in the
-training process (--workers 0); the first --warmup-steps optimizer steps are not timed. Items/s = items of the timed
-steps / their time, as train.py logs them (train_iter_time: data loading, forward, backward, optimizer step).
+Config (small, not tiny): each model's TrainingCase (common/benchmarking.py; its package's benchmark.py) gives its
+filelists and flags, and configs/demo_<model>.json, where there is one, its demo size; all train with batches of
+4 clips. Data: the embedded corpus after prepare_dataset.py (D; without it, --num-clips clips are built, split and
+prepared in a temporary folder first, a minute or two). Each model trains --epochs epochs through train.main,
+loading in the training process (--workers 0); the first --warmup-steps optimizer steps are not timed. Items/s =
+items of the timed steps / their time, as train.py logs them (train_iter_time: data loading, forward, backward,
+optimizer step).
 """
 import argparse
 import contextlib
@@ -20,42 +20,46 @@ import torch
 
 import models
 import train
+from common.benchmarking import TrainingCase, cases_of_kind
 from common.logger import read_json_log
+from common.splits import audio_filelist_path, write_split_filelists
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-TACOTRON2_SMALL = ['--symbols-embedding-dim', '256', '--encoder-embedding-dim', '256', '--attention-rnn-dim', '512',
-                   '--decoder-rnn-dim', '512', '--prenet-dim', '128', '--postnet-embedding-dim', '256']
-# Flags per model on top of the shared ones; filelists are <stem>_{train,val}_filelist.txt in D/filelists.
-CONFIGS = {
-    'Tacotron2': ('espeak_mel_text', ['--load-mel-from-disk', '-lr', '1e-3', *TACOTRON2_SMALL]),
-    'WaveGlow': ('espeak_audio_text', ['--config-file', str(REPO_ROOT / 'configs' / 'demo_waveglow.json'),
-                                       '-lr', '1e-4', '--weight-decay', '0']),
-    'FastPitch': ('espeak_mel_dur_pitch_text', ['--config-file', str(REPO_ROOT / 'configs' / 'demo_fastpitch.json'),
-                                                '-lr', '0.1', '--pitch-mean-std-file',
-                                                '{dataset}/pitch_char_stats__espeak_audio_text_train_filelist.json']),
-}
+PREFIX = 'espeak'  # the embedded corpus's filelists: <PREFIX>_<kind>_{train,val}_filelist.txt in D/filelists
 BATCH_SIZE = 4
 PRECISION_FLAGS = {'fp32': [], 'bf16': ['--amp', '--amp-dtype', 'bf16'], 'fp16': ['--amp', '--amp-dtype', 'fp16']}
+
+
+def training_cases():
+    """{model name: (spec, case)}."""
+    return {spec.name: (spec, case) for spec, case in cases_of_kind(models.MODELS.values(), TrainingCase)}
+
+
+def demo_config_flags(spec):
+    """--config-file configs/demo_<model>.json where the model has a demo size."""
+    path = REPO_ROOT / 'configs' / f'demo_{spec.cli_name}.json'
+    return ['--config-file', str(path)] if path.is_file() else []
 
 
 def prepare_corpus(folder, num_clips):
     from common.corpus import build
 
     import prepare_dataset
-    build.main(['--output', str(folder), '--num-clips', str(num_clips), '--filelists-dir', str(folder / 'filelists')])
-    filelists = [str(folder / 'filelists' / f'espeak_audio_text_{split}_filelist.txt') for split in ('train', 'val')]
+    build.main(['--output', str(folder), '--num-clips', str(num_clips)])
+    write_split_filelists(folder / 'metadata.csv', folder / 'filelists', PREFIX)
+    filelists = [str(audio_filelist_path(folder / 'filelists', PREFIX, split)) for split in ('train', 'val')]
     prepare_dataset.main(['--dataset-path', str(folder), '--wav-text-filelist', *filelists, '--extract-mels',
                           '--extract-durations', '--extract-pitch'])
 
 
-def train_argv(model_name, precision, dataset, output, epochs):
-    stem, flags = CONFIGS[model_name]
+def train_argv(spec, case, precision, dataset, output, epochs):
     lists = dataset / 'filelists'
-    return ['-m', model_name, '-o', str(output), '-d', str(dataset), '--epochs', str(epochs),
-            '--training-files', str(lists / f'{stem}_train_filelist.txt'),
-            '--validation-files', str(lists / f'{stem}_val_filelist.txt'),
+    return ['-m', spec.name, '-o', str(output), '-d', str(dataset), '--epochs', str(epochs),
+            '--training-files', str(lists / f'{PREFIX}_{case.filelist_kind}_train_filelist.txt'),
+            '--validation-files', str(lists / f'{PREFIX}_{case.filelist_kind}_val_filelist.txt'),
             '--workers', '0', '--no-tensorboard', '--validation-interval', str(epochs), '-bs', str(BATCH_SIZE),
-            *[flag.format(dataset=dataset) for flag in flags], *PRECISION_FLAGS[precision]]
+            *demo_config_flags(spec), *[flag.format(dataset=dataset) for flag in case.flags],
+            *PRECISION_FLAGS[precision]]
 
 
 def throughput(log_file, warmup_steps):
@@ -69,20 +73,21 @@ def throughput(log_file, warmup_steps):
     return items / seconds, seconds / len(steps), len(steps)
 
 
-def benchmark(model_name, precision, dataset, epochs, warmup_steps):
+def benchmark(spec, case, precision, dataset, epochs, warmup_steps):
     with tempfile.TemporaryDirectory() as output:
         with contextlib.redirect_stdout(io.StringIO()) as log:
-            code = train.main(train_argv(model_name, precision, dataset, Path(output), epochs))
+            code = train.main(train_argv(spec, case, precision, dataset, Path(output), epochs))
         if code != 0:
-            raise SystemExit(f'error: {model_name} {precision} failed:\n{log.getvalue()[-2000:]}')
+            raise SystemExit(f'error: {spec.name} {precision} failed:\n{log.getvalue()[-2000:]}')
         return throughput(Path(output) / 'nvlog.json', warmup_steps)
 
 
 def main(argv=None):
+    cases = training_cases()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--dataset-path', type=Path, help='A prepared embedded corpus (default: build one)')
     parser.add_argument('--num-clips', type=int, default=16, help='Clips to build without --dataset-path')
-    parser.add_argument('--models', nargs='+', default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument('--models', nargs='+', default=list(cases), choices=list(cases))
     parser.add_argument('--precisions', nargs='+', default=['fp32', 'bf16'], choices=list(PRECISION_FLAGS))
     parser.add_argument('--epochs', type=int, default=2, help='Epochs per run (14 training clips: 3 steps each)')
     parser.add_argument('--warmup-steps', type=int, default=2, help='Steps left out of the timing')
@@ -103,11 +108,11 @@ def main(argv=None):
               f'first {args.warmup_steps} steps not timed')
         print(f'{"model":<10} {"precision":<9} {"items/s":>12} {"s/step":>8} {"steps":>6}  items')
         for model_name in args.models:
-            items = models.model_package(model_name).ITEMS
+            spec, case = cases[model_name]
             for precision in args.precisions:
-                rate, step_time, steps = benchmark(model_name, precision, dataset, args.epochs, args.warmup_steps)
-                print(f'{model_name:<10} {precision:<9} {rate:>12.1f} {step_time:>8.3f} {steps:>6}  {items}',
-                      flush=True)
+                rate, step_time, steps = benchmark(spec, case, precision, dataset, args.epochs, args.warmup_steps)
+                print(f'{model_name:<10} {precision:<9} {rate:>12.1f} {step_time:>8.3f} {steps:>6}  '
+                      f'{spec.item_unit}', flush=True)
 
 
 if __name__ == '__main__':

@@ -15,6 +15,7 @@ defaults that do nothing special, so a package sets only the ones where it diffe
                its own flags), scriptable_parts (--torchscript), quantizable (--int8)
   evaluation   evaluation_pairs
   data         teacher_forced_alignment (a generator whose attention gives other models their durations)
+  benchmarks   benchmark_cases (common/benchmarking.py: what benchmarks/ times and measures of this model)
 Every model instance has an `n_mel_channels` attribute: the mel bands a generator makes or a vocoder takes.
 """
 import argparse
@@ -108,6 +109,7 @@ class ModelSpec:
     quantizable: bool = True                          # --int8 applies
     evaluation_pairs: Optional[Callable] = None       # (model, args) -> iterator of (predicted mel, target mel)
     teacher_forced_alignment: Optional[Callable] = None  # (model, text ids (T,), mel (n_mel, F)) -> (F, T)
+    benchmark_cases: tuple = ()  # SpeedCase, QualityCase, TrainingCase (common/benchmarking.py) for benchmarks/
 
     def __post_init__(self):
         if self.role not in ROLES:

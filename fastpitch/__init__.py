@@ -2,6 +2,7 @@
 from common.model_spec import GENERATOR, ModelSpec
 
 from .arg_parser import add_inference_args, add_model_args, model_config
+from .benchmark import CASES as BENCHMARK_CASES
 from .data_function import batch_to_device, get_collate_fn, get_dataset
 from .loss_function import FastPitchLoss
 from .model import FastPitch as Model
@@ -36,4 +37,5 @@ SPEC = ModelSpec(
     # the length regulator between them is Python control flow: it stays eager
     scriptable_parts=('encoder', 'decoder', 'duration_predictor', 'pitch_predictor'),
     evaluation_pairs=evaluation_pairs,
+    benchmark_cases=BENCHMARK_CASES,
 )

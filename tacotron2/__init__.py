@@ -2,6 +2,7 @@
 from common.model_spec import GENERATOR, ModelSpec
 
 from .arg_parser import add_inference_args, add_model_args, model_config
+from .benchmark import CASES as BENCHMARK_CASES
 from .data_function import batch_to_device, get_collate_fn, get_dataset
 from .loss_function import Tacotron2Loss
 from .model import Tacotron2 as Model
@@ -31,4 +32,5 @@ SPEC = ModelSpec(
     # the autoregressive decoder loop is Python control flow: it stays eager
     scriptable_parts=('encoder', 'postnet'),
     teacher_forced_alignment=teacher_forced_alignment,
+    benchmark_cases=BENCHMARK_CASES,
 )

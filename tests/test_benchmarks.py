@@ -1,15 +1,25 @@
 """The benchmarks' arithmetic: the floors' FLOP and weight counts against the models themselves (parameters counted
 by torch, FLOP counted by torch.utils.flop_counter on a short input), the floor formula, and one quick case of the
-speed command end to end."""
+speed command end to end; the runners find every case through the specs and name no model."""
 import json
+import re
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import models
+import prepare_dataset
+import train
 from benchmarks import floors, speed
+from benchmarks import training as training_benchmark
+from common.benchmarking import Phase
+from common.splits import audio_filelist_path
+from fastpitch import benchmark as fastpitch_cases
+from tacotron2 import benchmark as tacotron2_cases
+from waveglow import benchmark as waveglow_cases
 
 CEILINGS = {'fp32_gflops': 100.0, 'bf16_gflops': 50.0, 'int8_gops': 400.0, 'copy_gbps': 20.0, 'read_gbps': 10.0}
 
@@ -43,8 +53,8 @@ def test_waveglow_floor_counts_every_weight_and_the_flows_flops():
     config, model = _default('WaveGlow')
     model = model.remove_weightnorm(model)
     n_frames = 2
-    upsample, flows = floors.waveglow_infer(config, 'fp32', batch=1, n_frames=n_frames)
-    tallies = [floors._waveglow_upsample(config, 1, n_frames), floors._waveglow_flows(config, 1, 1)]
+    upsample, flows = waveglow_cases.infer_floor(config, 'fp32', batch=1, n_frames=n_frames)
+    tallies = [waveglow_cases.upsample_tally(config, 1, n_frames), waveglow_cases.flows_tally(config, 1, 1)]
     assert sum(t.weights for t in tallies) == _parameters(model)
     counted = _counted_flops(lambda: model.infer(torch.randn(1, config['n_mel_channels'], n_frames), sigma=0.6))
     # torch counts the same products; the upsampler's overlap-add and the 1x1 inverses are within 1 %
@@ -54,9 +64,9 @@ def test_waveglow_floor_counts_every_weight_and_the_flows_flops():
 def test_fastpitch_floor_counts_the_weights_and_flops_of_its_products():
     config, model = _default('FastPitch')
     n_symbols, duration = 16, 3
-    phases = floors.fastpitch_infer(config, 'fp32', batch=1, n_symbols=n_symbols, n_frames=n_symbols * duration)
-    weights = (floors._fastpitch_symbols(config, 1, n_symbols).weights
-               + floors._fastpitch_frames(config, 1, n_symbols).weights)
+    phases = fastpitch_cases.infer_floor(config, 'fp32', batch=1, n_symbols=n_symbols, n_frames=n_symbols * duration)
+    weights = (fastpitch_cases.symbols_tally(config, 1, n_symbols).weights
+               + fastpitch_cases.frames_tally(config, 1, n_symbols).weights)
     # left out on purpose: the embeddings (a lookup, no product) and the layer norms (a few operations per element)
     assert weights == _parameters(model, skip=('word_emb', 'layer_norm', '.norm.', 'pos_emb'))
     text = torch.randint(1, config['n_symbols'], (1, n_symbols))
@@ -68,10 +78,10 @@ def test_fastpitch_floor_counts_the_weights_and_flops_of_its_products():
 def test_tacotron2_floor_counts_the_weights_and_flops_of_its_products():
     n_steps, n_symbols = 5, 12
     config, model = _default('Tacotron2', max_decoder_steps=n_steps, decoder_no_early_stopping=True)
-    phases = floors.tacotron2_infer(config, 'fp32', batch=1, n_symbols=n_symbols, n_steps=n_steps)
-    weights = sum(tally.weights for tally in (floors._tacotron2_encoder(config, 1, n_symbols),
-                                              floors._tacotron2_decoder_step(config, 1, n_symbols),
-                                              floors._tacotron2_postnet(config, 1, n_steps)))
+    phases = tacotron2_cases.infer_floor(config, 'fp32', batch=1, n_symbols=n_symbols, n_steps=n_steps)
+    weights = sum(tally.weights for tally in (tacotron2_cases.encoder_tally(config, 1, n_symbols),
+                                              tacotron2_cases.decoder_step_tally(config, 1, n_symbols),
+                                              tacotron2_cases.postnet_tally(config, 1, n_steps)))
     assert weights == _parameters(model, skip=('embedding', '.1.weight', '.1.bias'))  # embedding, batch norms
     text = torch.randint(1, config['n_symbols'], (1, n_symbols))
     with warnings.catch_warnings():
@@ -83,18 +93,18 @@ def test_tacotron2_floor_counts_the_weights_and_flops_of_its_products():
 
 
 def test_floor_is_the_slower_of_arithmetic_and_memory_per_phase():
-    compute_bound = floors.Phase('gemm', flops=1e11, bytes=1e6)
-    memory_bound = floors.Phase('gemv', flops=1e6, bytes=1e10)
-    assert compute_bound.seconds(CEILINGS, 'fp32') == pytest.approx(1.0)     # 1e11 FLOP / 100 GFLOP/s
-    assert compute_bound.seconds(CEILINGS, 'int8') == pytest.approx(0.25)    # the int8 roof is 4x higher
-    assert memory_bound.seconds(CEILINGS, 'fp32') == pytest.approx(0.5)      # 1e10 B / 20 GB/s (the faster stream)
+    compute_bound = Phase('gemm', flops=1e11, bytes=1e6)
+    memory_bound = Phase('gemv', flops=1e6, bytes=1e10)
+    assert floors.phase_seconds(compute_bound, CEILINGS, 'fp32') == pytest.approx(1.0)  # 1e11 FLOP / 100 GFLOP/s
+    assert floors.phase_seconds(compute_bound, CEILINGS, 'int8') == pytest.approx(0.25)  # the int8 roof is 4x higher
+    assert floors.phase_seconds(memory_bound, CEILINGS, 'fp32') == pytest.approx(0.5)  # 1e10 B / 20 GB/s (faster)
     assert floors.floor_seconds([compute_bound, memory_bound], CEILINGS) == pytest.approx(1.5)
 
 
 def test_tacotron2_decoding_is_memory_bound_and_streams_its_weights_every_step():
     config = models.default_model_config('Tacotron2')
-    one, two = (floors.tacotron2_infer(config, 'fp32', 1, 128, n)[1] for n in (100, 200))
-    assert one.seconds(CEILINGS, 'fp32') == pytest.approx(one.bytes / 20e9)  # bytes, not FLOP, set the floor
+    one, two = (tacotron2_cases.infer_floor(config, 'fp32', 1, 128, n)[1] for n in (100, 200))
+    assert floors.phase_seconds(one, CEILINGS, 'fp32') == pytest.approx(one.bytes / 20e9)  # bytes set the floor
     assert two.bytes == pytest.approx(2 * one.bytes, rel=0.01)
     assert 60e6 < one.bytes / 100 < 80e6  # about 70 MB of weights per step, as the issue estimates
 
@@ -113,3 +123,31 @@ def test_speed_command_rejects_unknown_cases(capsys):
     with pytest.raises(SystemExit):
         speed.main(['--cases', 'wg1024_infer'])
     assert 'unknown case wg1024_infer' in capsys.readouterr().err
+
+
+def test_speed_cases_are_the_reference_cases_inference_first():
+    reference = json.loads(speed.REFERENCE_FILE.read_text())['cases'] if speed.REFERENCE_FILE.is_file() else None
+    if reference is not None:
+        assert set(speed.CASES) == set(reference)
+    assert list(speed.CASES) == ['t2_infer', 'wg256_infer', 'wg512_infer', 'fp10_infer',
+                                 't2_train', 'wg256_train', 'fp10_train']
+
+
+def test_training_benchmark_flags_parse_as_train_py_takes_them(tmp_path):
+    audio = audio_filelist_path(tmp_path / 'filelists', training_benchmark.PREFIX, 'train')
+    prepared = {audio, *(prepare_dataset.derived_filelist_path(audio, kind)
+                         for kind in ('mel_text', 'mel_dur_pitch_text'))}
+    for spec, case in training_benchmark.training_cases().values():
+        argv = training_benchmark.train_argv(spec, case, 'bf16', tmp_path, tmp_path / 'out', epochs=2)
+        args = train.parse_args(argv)
+        assert args.model_name == spec.name and args.amp and args.batch_size == training_benchmark.BATCH_SIZE
+        assert Path(args.training_files) in prepared  # a filelist that the split and prepare_dataset.py write
+    waveglow_args = train.parse_args(training_benchmark.train_argv(
+        *training_benchmark.training_cases()['WaveGlow'], 'fp32', tmp_path, tmp_path / 'out', epochs=2))
+    assert waveglow_args.wn_channels == 64  # the demo size of configs/demo_waveglow.json
+
+
+def test_the_benchmark_runners_name_no_model():
+    named = re.compile('tacotron|waveglow|fastpitch', re.IGNORECASE)
+    for path in (Path(__file__).resolve().parents[1] / 'benchmarks').glob('*.py'):
+        assert not named.search(path.read_text()), f'{path.name} names a model: the specs say what is model-specific'

@@ -2,6 +2,7 @@
 from common.model_spec import VOCODER, ModelSpec
 
 from .arg_parser import add_inference_args, add_model_args, model_config
+from .benchmark import CASES as BENCHMARK_CASES
 from .checkpoint_compat import config_from_state_dict, convert_nvidia_state_dict, has_weight_norm
 from .data_function import batch_to_device, get_collate_fn, get_dataset
 from .loss_function import WaveGlowLoss
@@ -32,4 +33,5 @@ SPEC = ModelSpec(
     add_inference_args=add_inference_args, make_synthesizer=WaveGlowVocoder,
     scriptable_parts=('WN',),  # the flows' loop is Python control flow: it stays eager
     evaluation_pairs=evaluation_pairs,
+    benchmark_cases=BENCHMARK_CASES,
 )

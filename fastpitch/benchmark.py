@@ -1,0 +1,120 @@
+"""FastPitch 1.0's benchmark cases (common/benchmarking.py explains the kinds and how floors are counted)."""
+import torch
+
+from common.benchmarking import (N_SYMBOLS, QualityCase, SpeedCase, Tally, TrainingCase, Workload, default_model,
+                                 inference_call, sentence_ids, training_step)
+
+from .loss_function import FastPitchLoss
+
+FRAMES_PER_SYMBOL = 5  # the inference cases' durations: random weights predict arbitrary ones
+
+
+# ---------------------------------------------------------------- floors
+
+def fft_stack_tally(c, prefix, batch, length):
+    """An FFTransformer (encoder: prefix 'in', decoder: 'out') over `length` positions per item."""
+    t, d = Tally(), c['symbols_embedding_dim']
+    heads, d_head = c[f'{prefix}_fft_n_heads'], c[f'{prefix}_fft_d_head']
+    d_inner, kernel = c[f'{prefix}_fft_conv1d_filter_size'], c[f'{prefix}_fft_conv1d_kernel_size']
+    positions = batch * length
+    for _ in range(c[f'{prefix}_fft_n_layers']):
+        t.linear(d, 3 * heads * d_head, positions)
+        t.product(2 * 2 * batch * heads * length * length * d_head, batch * heads * length * length)  # QK^T, AV
+        t.linear(heads * d_head, d, positions, bias=False)
+        t.conv(d, d_inner, kernel, positions)
+        t.conv(d_inner, d, kernel, positions)
+    return t
+
+
+def symbols_tally(c, batch, n_symbols):
+    """Encoder, both predictors and the pitch embedding: everything that runs per symbol."""
+    t, positions = fft_stack_tally(c, 'in', batch, n_symbols), batch * n_symbols
+    for name in ('dur', 'pitch'):
+        width, kernel = c[f'{name}_predictor_filter_size'], c[f'{name}_predictor_kernel_size']
+        for i in range(c[f'{name}_predictor_n_layers']):
+            t.conv(c['in_fft_output_size'] if i == 0 else width, width, kernel, positions)
+        t.linear(width, 1, positions)
+    t.conv(1, c['symbols_embedding_dim'], 3, positions)
+    return t
+
+
+def frames_tally(c, batch, n_frames):
+    t = fft_stack_tally(c, 'out', batch, n_frames)
+    t.linear(c['out_fft_output_size'], c['n_mel_channels'], batch * n_frames)
+    return t
+
+
+def infer_floor(c, precision, batch, n_symbols, n_frames):
+    mel = batch * n_frames * c['n_mel_channels']
+    return [symbols_tally(c, batch, n_symbols).inference('encoder+predictors', precision, batch * n_symbols),
+            frames_tally(c, batch, n_frames).inference('decoder', precision, mel)]
+
+
+def train_floor(c, precision, batch, n_symbols, n_frames):
+    mel = batch * n_frames * c['n_mel_channels']
+    return [symbols_tally(c, batch, n_symbols).training('encoder+predictors', precision, 3 * batch * n_symbols),
+            frames_tally(c, batch, n_frames).training('decoder', precision, 2 * mel)]
+
+
+# ---------------------------------------------------------------- workloads
+
+def infer_workload(spec, device, precision, quick):
+    """The baseline's sentence with given durations (the duration and pitch predictors still run)."""
+    config, model = default_model(spec, device)
+    text, lengths = sentence_ids(device)
+    durations = torch.full_like(text, FRAMES_PER_SYMBOL)
+    n_frames = FRAMES_PER_SYMBOL * N_SYMBOLS
+    run = inference_call(model, precision, lambda m: m.infer(text, lengths, dur_tgt=durations))
+    return Workload(run, run, n_frames, config, {'batch': 1, 'n_symbols': N_SYMBOLS, 'n_frames': n_frames},
+                    f'batch 1, {N_SYMBOLS} symbols, dur_tgt {FRAMES_PER_SYMBOL} per symbol -> {n_frames} frames')
+
+
+def train_workload(spec, device, precision, quick):
+    """The reference's optimizer is apex's FusedLAMB; its baseline stood in torch's Adam with these settings."""
+    batch, n_text, duration = 4, 100, (1 if quick else 4)
+    config, model = default_model(spec, device)
+    n_frames = n_text * duration
+    text = torch.randint(1, 148, (batch, n_text), device=device)
+    lengths = torch.full((batch,), n_text, device=device)
+    mel = torch.randn(batch, config['n_mel_channels'], n_frames, device=device)
+    durations = torch.full((batch, n_text), duration, device=device)
+    pitch = torch.randn(batch, n_text, device=device)
+    inputs = [text, lengths, mel, torch.full((batch,), n_frames, device=device), durations, lengths, pitch]
+    step = training_step(model, FastPitchLoss(), inputs, [mel, durations, lengths, pitch], precision,
+                         learning_rate=0.1, weight_decay=1e-6, grad_clip_thresh=1000.0, betas=(0.9, 0.98), eps=1e-9)
+    return Workload(step, step, batch * n_frames, config, {'batch': batch, 'n_symbols': n_text, 'n_frames': n_frames},
+                    f'batch {batch}, text {n_text}, durations {duration} -> {n_frames} frames, '
+                    'fused Adam(0.1, betas .9/.98, eps 1e-9, wd 1e-6), clip 1000')
+
+
+# ---------------------------------------------------------------- quality
+
+def synthesis_with(text, lengths, durations):
+    """The same durations at every precision, so that the frames line up: a duration rounded the other way would
+    shift every later frame."""
+    return lambda m: m.infer(text, lengths, dur_tgt=durations)[0]
+
+
+def default_synthesis(model, text, lengths):
+    return synthesis_with(text, lengths, torch.full_like(text, FRAMES_PER_SYMBOL))
+
+
+def trained_synthesis(model, text, lengths):
+    """With the durations that the fp32 model predicts."""
+    with torch.no_grad():
+        durations = model.eval().infer(text, lengths)[2]
+    return synthesis_with(text, lengths, durations)
+
+
+def default_quality_model(spec):
+    return default_model(spec, 'cpu')[1]
+
+
+CASES = (
+    SpeedCase('fp10_infer', 'mel frames/s', 'frames_per_s', False, infer_workload, infer_floor),
+    SpeedCase('fp10_train', 'mel frames/s', 'mel_frames_per_s', True, train_workload, train_floor),
+    QualityCase('fastpitch', default_quality_model, default_synthesis, trained_synthesis),
+    # at the demo size: benchmarks/training.py adds configs/demo_fastpitch.json
+    TrainingCase('mel_dur_pitch_text', ('-lr', '0.1', '--pitch-mean-std-file',
+                                        '{dataset}/pitch_char_stats__espeak_audio_text_train_filelist.json')),
+)
