@@ -3,6 +3,7 @@ and synthesizes through the real entry points (train.py, inference.py, models.py
 import wave
 
 import pytest
+import torch
 
 import inference
 import models
@@ -54,3 +55,14 @@ def test_a_spec_names_its_role():
     with pytest.raises(ValueError, match='role must be one of generator, vocoder'):
         ModelSpec(**{**toy_model.SPEC.__dict__, 'role': 'both'})
     assert toy_model.SPEC.role == GENERATOR and toy_model.SPEC.inference_flag == '--toy'
+
+
+def test_a_model_may_bring_its_own_training_step_with_several_optimizers(monkeypatch, prepared_corpus, tmp_path):
+    monkeypatch.setitem(models.MODELS, 'Toy', toy_model.TWO_OPTIMIZER_SPEC)
+    whole, resumed = tmp_path / 'whole', tmp_path / 'resumed'
+    assert train.main(toy_argv(prepared_corpus, whole, epochs=2)) == 0
+    assert train.main(toy_argv(prepared_corpus, resumed, epochs=1)) == 0
+    assert train.main(toy_argv(prepared_corpus, resumed, epochs=2) + ['--resume-from-last']) == 0
+    assert step_losses(resumed) == pytest.approx(step_losses(whole), abs=1e-6)
+    checkpoint = torch.load(whole / 'checkpoint_Toy_2.pt', weights_only=True)
+    assert checkpoint['optimizer']['state'] and checkpoint['optimizer_projection']['state']

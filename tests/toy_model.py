@@ -1,6 +1,8 @@
 """A toy mel generator package, to prove that a model is one spec and one entry in models.MODELS: symbol embedding,
 then a linear map to the mel bands, FRAMES_PER_SYMBOL frames per symbol. It trains on the Tacotron 2 mel filelists
 (mels/ID.pt|text) by matching each clip's mean mel spectrum. It imports only common/, as a model package must."""
+import dataclasses
+
 import torch
 from torch import nn
 
@@ -8,6 +10,7 @@ from common.filelist import entry_text_ids, load_mel_file, read_filelist
 from common.model_spec import GENERATOR, ModelSpec
 from common.text import PAD_ID
 from common.text.symbols import symbols
+from common.training import StepResult
 
 FRAMES_PER_SYMBOL = 2
 
@@ -86,3 +89,45 @@ SPEC = ModelSpec(
     get_dataset=MelTextDataset, get_collate_fn=lambda args: collate, batch_to_device=batch_to_device,
     item_unit='symbols', build_loss=lambda args: mean_spectrum_loss, make_synthesizer=ToyGenerator,
 )
+
+
+class TwoOptimizerStep:
+    """A training step of the toy's own, with one optimizer for the embedding and another for the projection, as a
+    GAN brings one for its generator and one for its discriminators: the methods train.py calls of any step."""
+
+    def __init__(self, model, loss_function, args, precision):
+        self.model, self.loss_function = model, loss_function
+        toy = getattr(model, 'module', model)  # inside DistributedDataParallel on several ranks
+        self.optimizers = {'optimizer': torch.optim.Adam(toy.toy_embedding.parameters()),
+                           'optimizer_projection': torch.optim.SGD(toy.proj.parameters(), lr=1.0, momentum=0.9)}
+        self.nonfinite_in_a_row = 0
+
+    def set_learning_rate(self, learning_rate):
+        for name, optimizer in self.optimizers.items():
+            for group in optimizer.param_groups:
+                group['lr'] = learning_rate if name == 'optimizer' else 10 * learning_rate
+
+    def accumulate(self, x, y, last_micro_batch):
+        loss = self.loss_function(self.model(x), y)
+        loss.backward()
+        return loss.detach(), {}
+
+    def step(self, loss_value):
+        for optimizer in self.optimizers.values():
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+        return StepResult(grad_norm=0.0, skipped=False, nonfinite=False)
+
+    def check_nonfinite_limit(self):
+        pass
+
+    def state_dict(self):
+        return {name: optimizer.state_dict() for name, optimizer in self.optimizers.items()}
+
+    def load_state_dict(self, state, source, warn):
+        for name, optimizer in self.optimizers.items():
+            if name in state:
+                optimizer.load_state_dict(state[name])
+
+
+TWO_OPTIMIZER_SPEC = dataclasses.replace(SPEC, build_training_step=TwoOptimizerStep)
