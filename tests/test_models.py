@@ -47,7 +47,7 @@ def test_waveglow_256_state_dict_without_config_loads_without_being_told_its_siz
     model = models.load_model_from_checkpoint('WaveGlow', path)
     assert model.WN[0].start.weight.shape[0] == 256
     mel = torch.randn(1, 8, 4)
-    expected = models.model_package('WaveGlow').prepare_for_inference(source).eval().infer(mel, sigma=0.0)
+    expected = models.model_spec('WaveGlow').prepare_for_inference(source).eval().infer(mel, sigma=0.0)
     torch.testing.assert_close(model.infer(mel, sigma=0.0), expected)
 
 
@@ -89,12 +89,4 @@ def test_pickled_model_object_is_refused_without_the_flag(tmp_path):
 
 def test_unknown_model_name_lists_the_known_ones():
     with pytest.raises(ValueError, match='unknown model .HiFiGAN.; choose one of Tacotron2, WaveGlow, FastPitch'):
-        models.model_package('HiFiGAN')
-
-
-def test_forward_is_infer_makes_the_model_synthesize():
-    model = models.get_model('WaveGlow', tiny_config('WaveGlow', ['--n-mel-channels', '8']), 'cpu',
-                             forward_is_infer=True)
-    models.model_package('WaveGlow').prepare_for_inference(model).eval()
-    mel = torch.randn(1, 8, 3)
-    torch.testing.assert_close(model(mel, sigma=0.0), model.infer(mel, sigma=0.0))
+        models.model_spec('HiFiGAN')
