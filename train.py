@@ -22,6 +22,7 @@ import argparse
 import contextlib
 import json
 import random
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ from common.restore import restore
 from common.run_schedule import RunSchedule
 from common.precision import Precision, configure_backends, resolve_precision
 from common.training import (OPTIMIZERS, NonFiniteLossError, StepMetrics, StopRequest, TrainingError,
-                             ignore_stop_signals, learning_rate_at, validate)
+                             ignore_stop_signals, learning_rate_at, stop_worker_processes, validate)
 from common.training_state import ResumableBatchSampler, checkpoint_payload, loader_seed, unwrap
 
 
@@ -426,9 +427,11 @@ def train(args, stop, cleanup):
 
 def one_line(error):
     """The error's message on one line; a DataLoader worker's error carries the worker's traceback, whose last
-    line is the original message."""
+    line is the original message after its exception's qualified name."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return lines[-1] if lines else type(error).__name__
+    if not lines:
+        return type(error).__name__
+    return re.sub(r'^[\w.]+(Error|Exception): ', '', lines[-1]) if len(lines) > 1 else lines[-1]
 
 
 def main(argv=None):
@@ -440,6 +443,7 @@ def main(argv=None):
         print(f'train.py: error: {one_line(error)}', file=sys.stderr)
         return 1
     finally:
+        stop_worker_processes()
         distributed.cleanup()
 
 

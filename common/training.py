@@ -10,6 +10,7 @@
 """
 import contextlib
 import math
+import multiprocessing
 import signal
 from dataclasses import dataclass
 
@@ -248,6 +249,14 @@ def ignore_stop_signals(worker_id):
     they must keep serving batches until the rank reaches its step boundary (they exit with their rank)."""
     for signum in StopRequest.SIGNALS:
         signal.signal(signum, signal.SIG_IGN)
+
+
+def stop_worker_processes():
+    """Kill this process's DataLoader workers. Ignoring SIGTERM, they outlive the SIGTERM with which Python's exit
+    and the loader's own shutdown end them, and the exit would wait for them for ever (after an error in a worker,
+    say); the run is over, so nothing of theirs is lost."""
+    for child in multiprocessing.active_children():
+        child.kill()
 
 
 @torch.no_grad()

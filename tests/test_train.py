@@ -436,3 +436,19 @@ def test_a_loaded_optimizer_state_takes_its_parameters_layout():
     resumed.load_state_dict(saved, 'saved.pt', warn=pytest.fail)
     one_step(steps[0], 2), one_step(resumed, 2)
     torch.testing.assert_close(restarted.weight, uninterrupted.weight)
+
+
+def test_an_error_in_a_data_worker_ends_the_run_at_once(prepared_corpus, tmp_path):
+    """Data-loader workers ignore SIGTERM (they must outlive a stop signal until the step boundary): after an error
+    in one of them, the run must still exit, with the error in one line that names the filelist line."""
+    lists = prepared_corpus / 'filelists'
+    filelist = tmp_path / 'with_a_missing_wav.txt'
+    lines = (lists / 'espeak_audio_text_train_filelist.txt').read_text().splitlines()[:3]
+    filelist.write_text('\n'.join(lines + ['wavs/missing.wav|A clip that is not there.']) + '\n')
+    argv = waveglow_argv(prepared_corpus, tmp_path / 'out', '--training-files', str(filelist), '--batch-size', '1',
+                         '--workers', '2', '--epochs', '1')
+    result = subprocess.run([sys.executable, 'train.py', *argv], cwd=REPO_ROOT, capture_output=True, text=True,
+                            timeout=120)  # it hung for ever
+    assert result.returncode == 1
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith('train.py: error:')]
+    assert error_lines == [f'train.py: error: {filelist}:4: {prepared_corpus / "wavs" / "missing.wav"}: no such file']
