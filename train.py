@@ -48,7 +48,7 @@ from common.run_schedule import RunSchedule
 from common.precision import Precision, configure_backends, resolve_precision
 from common.training import (OPTIMIZERS, NonFiniteLossError, StepMetrics, StopRequest, TrainingError,
                              ignore_stop_signals, learning_rate_at, stop_worker_processes, validate)
-from common.training_state import ResumableBatchSampler, checkpoint_payload, loader_seed, unwrap
+from common.training_state import ResumableBatchSampler, SeededItems, checkpoint_payload, loader_seed, unwrap
 
 
 def add_training_args(parser):
@@ -208,7 +208,8 @@ def data_loaders(args, spec, rank, world_size, device):
                             f'batch(es) on each of {world_size} rank(s)')
     common = dict(num_workers=args.workers, collate_fn=collate, pin_memory=device.type == 'cuda',
                   worker_init_fn=ignore_stop_signals)
-    train_loader = DataLoader(train_set, batch_sampler=batches, generator=torch.Generator(), **common)
+    train_loader = DataLoader(SeededItems(train_set, args.seed), batch_sampler=batches, generator=torch.Generator(),
+                              **common)
     # every rank validates its own share of the clips, without DistributedSampler's padding by repetition
     val_loader = DataLoader(val_set, sampler=range(rank, len(val_set), world_size), batch_size=args.batch_size,
                             **common)

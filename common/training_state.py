@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
-from torch.utils.data import BatchSampler, DistributedSampler
+from torch.utils.data import BatchSampler, Dataset, DistributedSampler
 
 from common import distributed
 from common.checkpoint import CheckpointError, capture_rng_state, load_checkpoint, restore_rng_state
@@ -60,10 +60,44 @@ class ResumableBatchSampler(BatchSampler):
         return super().__len__() // self.accumulation_steps * self.accumulation_steps
 
     def __iter__(self):
-        return itertools.islice(super().__iter__(), self.skip, self.batches_per_epoch())
+        epoch = self.sampler.epoch
+        batches = itertools.islice(super().__iter__(), self.skip, self.batches_per_epoch())
+        return (EpochBatch(batch, epoch) for batch in batches)
 
     def __len__(self):
         return self.batches_per_epoch() - self.skip
+
+
+class EpochBatch(list):
+    """A batch of dataset indices that knows its epoch (it travels to the data-loader workers as it is)."""
+
+    def __init__(self, indices, epoch):
+        super().__init__(indices)
+        self.epoch = epoch
+
+
+class SeededItems(Dataset):
+    """A training set whose items draw their random numbers (WaveGlow's windows) from a generator seeded by
+    (seed, epoch, item index) rather than from whichever process loads them: the same draws whatever the number of
+    data-loader workers, ranks or micro-batches, and after resuming mid-epoch. The caller's own random generators
+    are left as they were (with no workers the items load in the training process)."""
+
+    def __init__(self, dataset, seed):
+        self.dataset, self.seed = dataset, seed
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, index):
+        return self.dataset[index]
+
+    def __getitems__(self, batch):
+        items = []
+        with torch.random.fork_rng(devices=[]):
+            for index in batch:
+                torch.manual_seed(int(np.random.SeedSequence([self.seed, batch.epoch, index]).generate_state(1)[0]))
+                items.append(self.dataset[index])
+        return items
 
 
 def loader_seed(seed, rank, epoch):

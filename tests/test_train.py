@@ -9,6 +9,7 @@ times slower than one.
 import json
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -452,3 +453,18 @@ def test_an_error_in_a_data_worker_ends_the_run_at_once(prepared_corpus, tmp_pat
     assert result.returncode == 1
     error_lines = [line for line in result.stderr.splitlines() if line.startswith('train.py: error:')]
     assert error_lines == [f'train.py: error: {filelist}:4: {prepared_corpus / "wavs" / "missing.wav"}: no such file']
+
+
+def test_waveglow_resumed_mid_epoch_with_workers_repeats_every_loss(prepared_corpus, tmp_path):
+    """WaveGlow's random windows are drawn per item from (seed, epoch, clip), not from a worker's stream that a
+    resume restarts: every per-step loss after a mid-epoch resume with --workers 2 is the uninterrupted run's."""
+    whole, saved, resumed = tmp_path / 'whole', tmp_path / 'saved', tmp_path / 'resumed'
+    flags = ('--workers', '2', '--batch-size', '1')
+    run_train(waveglow_argv(prepared_corpus, whole, *flags))
+    run_train(waveglow_argv(prepared_corpus, saved, *flags, '--iters-per-checkpoint', '2', '--epochs', '1'))
+    resumed.mkdir()
+    shutil.copy(saved / 'checkpoint_WaveGlow_1_it2.pt', resumed)
+    run_train(waveglow_argv(prepared_corpus, resumed, *flags, '--resume-from-last'))
+    after_resume = iteration_losses(resumed)
+    assert after_resume[0][0] == (1, 3)
+    assert_same_losses(after_resume, iteration_losses(whole)[2:], 1e-6)

@@ -1,9 +1,9 @@
 """WaveGlow training data: a random `segment_length` window of each clip and the log-mel of that window.
 
 Filelist lines are `wavs/ID.wav|text` (the text is not used), paths relative to --dataset-path. Clips shorter than
-the window are zero-padded at the end. The window start is drawn from torch's global generator, so seeding torch
-(and restoring its state on resume, as the checkpoints do) reproduces the windows; DataLoader workers get seeds
-derived from it as well.
+the window are zero-padded at the end. The window start is drawn from torch's generator, which train.py seeds for
+each item by (seed, epoch, item index) (common/training_state.SeededItems): the same windows with any number of
+data-loader workers and after a resume mid-epoch.
 """
 from pathlib import Path
 
