@@ -33,6 +33,9 @@ def build_parser(model_name=None):
     parser.add_argument('-d', '--dataset-path', default='./', help='Folder the filelist paths are relative to')
     parser.add_argument('--filelist', required=True,
                         help='Held-out clips, in the filelist format the model trains on')
+    parser.add_argument('--allow-pickle', action='store_true',
+                        help='Let the checkpoint unpickle Python objects (pickled checkpoints of the original NVIDIA '
+                             'repositories); trusted files only')
     parser.add_argument('--untrained', action='store_true', help='Score a freshly initialised model of this config')
     parser.add_argument('--seed', type=int, default=1234, help='Seed of the fresh initialisation')
     parser.add_argument('--label', default='', help='Name of this measurement in the output')
@@ -52,7 +55,7 @@ def parse_args(argv):
 
 def load_scored_model(spec, args):
     """The checkpoint's model, or with --untrained a fresh one of the same config (read the same way)."""
-    checkpoint = load_checkpoint(args.checkpoint)
+    checkpoint = load_checkpoint(args.checkpoint, allow_pickle=args.allow_pickle)
     model, config = model_loading.model_from_checkpoint(spec, checkpoint, args.checkpoint, models.MODELS.values())
     if args.untrained:
         torch.manual_seed(args.seed)

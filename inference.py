@@ -98,7 +98,8 @@ def add_checkpoint_args(group):
     """One checkpoint flag per model: exactly one mel generator, at most one vocoder."""
     generators = group.add_mutually_exclusive_group(required=True)
     for spec in models.specs_of_role(GENERATOR):
-        generators.add_argument(spec.inference_flag, metavar='CHECKPOINT', help=f'{spec.name} checkpoint (mel generator)')
+        generators.add_argument(spec.inference_flag, metavar='CHECKPOINT',
+                                help=f'{spec.name} checkpoint (mel generator)')
     vocoders = group.add_mutually_exclusive_group()
     for spec in models.specs_of_role(VOCODER):
         vocoders.add_argument(spec.inference_flag, metavar='CHECKPOINT',
@@ -133,8 +134,7 @@ def check_model_flags(args, used_specs):
 
 def check_args(args):
     positive = {'-bs/--batch-size': args.batch_size, '--repeats': args.repeats,
-                '--max-piece-chars': args.max_piece_chars, '--sampling-rate': args.sampling_rate,
-                '--hop-length': args.hop_length}
+                '--max-piece-chars': args.max_piece_chars}
     for flag, value in positive.items():
         if not value > 0:
             raise InferenceError(f'{flag} must be positive, got {value}')

@@ -28,13 +28,15 @@ from torch.distributed.elastic.multiprocessing import SignalException
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
+from common.cli import ArgumentParser
+
 LOOPBACK = '127.0.0.1'
 # Recent torchrun has --shutdown-timeout; older launchers (e.g. in the NGC 24.x images) always give ranks 30 s.
 HAS_SHUTDOWN_TIMEOUT = hasattr(LaunchConfig, 'shutdown_timeout')
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog='python -m multiproc', description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog='python -m multiproc', description=__doc__.splitlines()[0])
     parser.add_argument('--nproc', type=int, default=None,
                         help='processes to start (default: number of visible GPUs, 1 without a GPU)')
     parser.add_argument('--grace-period', type=int, default=None,

@@ -38,6 +38,7 @@ from tqdm import tqdm
 
 import models
 from common.audio import load_wav
+from common.cli import ArgumentParser
 from common.data_args import add_audio_args, add_text_args, stft_kwargs
 from common.fileio import load_tensor, torch_save_atomic, write_text_atomic
 from common.filelist import FilelistError, entry_text_ids, load_entry_tensor, read_filelist, write_filelist
@@ -385,8 +386,9 @@ def aligner_checkpoint(args):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Preprocess a corpus: mels, durations, pitch, filelists.',
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = ArgumentParser(prog='prepare_dataset.py',
+                            description='Preprocess a corpus: mels, durations, pitch, filelists.',
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument('-d', '--dataset-path', required=True, help='Corpus folder; filelist paths are relative to it')
     parser.add_argument('--wav-text-filelist', required=True, nargs='+', help='Filelists of wavs/ID.wav|text lines')
     parser.add_argument('--extract-mels', action='store_true', help='Write mels/ID.pt')
@@ -397,6 +399,9 @@ def parse_args(argv=None):
                         help='eSpeak timings (timings/ID.json) or the attention of a trained model')
     for name, spec in aligners.items():
         parser.add_argument(f'--{name}-checkpoint', help=f'{spec.name} checkpoint for --durations-from {name}')
+    parser.add_argument('--allow-pickle', action='store_true',
+                        help='Let the checkpoint unpickle Python objects (pickled checkpoints of the original NVIDIA '
+                             'repositories); trusted files only')
     parser.add_argument('--pitch-fmin', type=float, default=PITCH_FMIN, help='Lowest F0 searched (Hz)')
     parser.add_argument('--pitch-fmax', type=float, default=PITCH_FMAX, help='Highest F0 searched (Hz)')
     parser.add_argument('--max-duration-s', type=float, default=20.0, help='Longest clip accepted (seconds)')
@@ -424,7 +429,9 @@ def main(argv=None):
         if args.extract_durations and args.durations_from != ESPEAK:
             spec = aligning_specs()[args.durations_from]
             device = 'cuda' if torch.cuda.is_available() else 'cpu'
-            aligner = Aligner(spec, models.load_model_from_checkpoint(spec.name, aligner_checkpoint(args), device))
+            model = models.load_model_from_checkpoint(spec.name, aligner_checkpoint(args), device,
+                                                      allow_pickle=args.allow_pickle)
+            aligner = Aligner(spec, model)
         written = prepare(args, aligner)
     except (ValueError, OSError) as error:
         sys.exit(f'error: {error}')

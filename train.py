@@ -164,11 +164,12 @@ def config_tokens(config, parser, path):
         action = actions.get(dest)
         if action is None or dest in ('config_file', 'help'):
             raise TrainingError(f'--config-file {path}: unknown flag {dest!r}')
+        if action.nargs == 0 or isinstance(action, argparse.BooleanOptionalAction):
+            if not isinstance(value, bool):  # a string "false" would read as true
+                raise TrainingError(f'--config-file {path}: {dest!r} takes true or false, not {value!r}')
         if isinstance(action, argparse.BooleanOptionalAction):  # option strings: --flag, --no-flag
             tokens.append(action.option_strings[0 if value else 1])
         elif action.nargs == 0:  # store_true
-            if not isinstance(value, bool):
-                raise TrainingError(f'--config-file {path}: {dest!r} takes true or false, not {value!r}')
             tokens += [action.option_strings[-1]] if value else []
         else:
             tokens += [action.option_strings[-1], *map(str, value if isinstance(value, list) else [value])]
@@ -442,6 +443,10 @@ def main(argv=None):
             return train(args, stop, cleanup)
     except (ValueError, NonFiniteLossError) as error:
         print(f'train.py: error: {one_line(error)}', file=sys.stderr)
+        return 1
+    except OSError as error:  # an output folder that cannot be written, a full disk
+        where = f'{error.filename}: ' if error.filename else ''
+        print(f'train.py: error: {where}{error.strerror or error}', file=sys.stderr)
         return 1
     finally:
         stop_worker_processes()

@@ -5,7 +5,8 @@ common/benchmarking.py). Floor time = sum over phases of max(FLOP / GEMM ceiling
 phase waits at least for its arithmetic or for its memory traffic. The distance from the floor is measured time /
 floor time.
 """
-PEAK_KEY = {'fp32': 'fp32_gflops', 'fp16': 'fp16_gflops', 'bf16': 'bf16_gflops', 'int8': 'int8_gops'}  # the GEMM ceiling of each precision
+# the GEMM ceiling of each precision
+PEAK_KEY = {'fp32': 'fp32_gflops', 'fp16': 'fp16_gflops', 'bf16': 'bf16_gflops', 'int8': 'int8_gops'}
 
 
 def phase_seconds(phase, ceilings, precision):

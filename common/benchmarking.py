@@ -71,9 +71,10 @@ class SpeedCase:
 
 @dataclass(frozen=True)
 class QualityCase:
-    """A model of benchmarks/quality.py at its default size and trained. The inputs of a generator are (text (1, T), lengths) and its output a mel (1, n_mel, frames); those of a
-    vocoder are (mel,) and its output audio. A call is `call(model)` with the model as prepared for the precision
-    measured; it is built from the fp32 model and the inputs."""
+    """A model of benchmarks/quality.py at its default size and trained. The inputs of a generator are
+    (text (1, T), lengths) and its output a mel (1, n_mel, frames); those of a vocoder are (mel,) and its output
+    audio. A call is `call(model)` with the model as prepared for the precision measured; it is built from the
+    fp32 model and the inputs."""
     name: str                # label of the default-size run, e.g. the model and its width
     default_model: Callable  # (spec) -> the model at its default size with random weights
     default_call: Callable   # (that model, *inputs) -> call

@@ -80,8 +80,11 @@ def load_checkpoint(path, allow_pickle=False):
             raise CheckpointError(
                 f'{path}: holds a pickled Python object{what}; loading it runs code from the file, '
                 'pass allow_pickle=True (command line: --allow-pickle) only for files you trust') from None
-        raise CheckpointError(f'{path}: not a readable torch checkpoint, it may be truncated or corrupt '
-                              f'({type(error).__name__}: {_first_line(error)})') from None
+        # torch's own text for bytes that are no pickle at all advises weights_only=False: not advice to pass on
+        details = ('' if 'Weights only load failed' in str(error)
+                   else f' ({type(error).__name__}: {_first_line(error)})')
+        raise CheckpointError(f'{path}: not a readable torch checkpoint, it may be truncated or corrupt'
+                              f'{details}') from None
 
 
 def _looks_like_torch_file(path):
@@ -199,10 +202,18 @@ class CheckpointManager:
     def save(self, payload, epoch, iteration=None):
         suffix = str(epoch) if iteration is None else f'{epoch}_it{iteration}'
         path = self.output_dir / f'checkpoint_{self.model_name}_{suffix}.pt'
+        self._remove_stale_temporaries()
         save_checkpoint(payload, path)
         self._point_last_at(path)
         self._prune()
         return path
+
+    def _remove_stale_temporaries(self):
+        """A save that was killed leaves its temporary file (gigabytes at full size); the next save removes it.
+        Only this process writes this model's checkpoints into this folder, so any other temporary is stale."""
+        for stale in self.output_dir.glob(f'.checkpoint_{self.model_name}_*.pt.*.tmp'):  # .NAME.PID.tmp (fileio)
+            if stale.name.rsplit('.', 2)[1] != str(os.getpid()):
+                stale.unlink(missing_ok=True)
 
     def last_path(self):
         """The newest intact checkpoint (a damaged newest file is skipped with a warning), or None."""

@@ -2,18 +2,20 @@
 
 These are the only place where the audio and text defaults live (LJSpeech: 22.05 kHz, 80 mel bands).
 """
+from common.cli import non_negative_float, positive_float, positive_int
 
 
 def add_audio_args(parser):
     group = parser.add_argument_group('audio parameters')
-    group.add_argument('--max-wav-value', type=float, default=32768.0, help='Full-scale value of integer audio')
-    group.add_argument('--sampling-rate', type=int, default=22050, help='Sampling rate in Hz')
-    group.add_argument('--filter-length', type=int, default=1024, help='STFT size (n_fft)')
-    group.add_argument('--hop-length', type=int, default=256, help='STFT hop in samples')
-    group.add_argument('--win-length', type=int, default=1024, help='STFT window length in samples')
-    group.add_argument('--n-mel-channels', type=int, default=80, help='Number of mel bands')
-    group.add_argument('--mel-fmin', type=float, default=0.0, help='Lowest mel filter frequency (Hz)')
-    group.add_argument('--mel-fmax', type=float, default=8000.0, help='Highest mel filter frequency (Hz)')
+    group.add_argument('--max-wav-value', type=positive_float, default=32768.0,
+                       help='Full-scale value of integer audio')
+    group.add_argument('--sampling-rate', type=positive_int, default=22050, help='Sampling rate in Hz')
+    group.add_argument('--filter-length', type=positive_int, default=1024, help='STFT size (n_fft)')
+    group.add_argument('--hop-length', type=positive_int, default=256, help='STFT hop in samples')
+    group.add_argument('--win-length', type=positive_int, default=1024, help='STFT window length in samples')
+    group.add_argument('--n-mel-channels', type=positive_int, default=80, help='Number of mel bands')
+    group.add_argument('--mel-fmin', type=non_negative_float, default=0.0, help='Lowest mel filter frequency (Hz)')
+    group.add_argument('--mel-fmax', type=positive_float, default=8000.0, help='Highest mel filter frequency (Hz)')
     return parser
 
 

@@ -60,6 +60,7 @@ def test_damaged_or_foreign_file_is_named(tmp_path, damage):
     with pytest.raises(CheckpointError, match=r'bad\.pt: not a readable torch checkpoint') as info:
         load_checkpoint(path)
     assert '\n' not in str(info.value)
+    assert 'weights_only' not in str(info.value)  # torch's advice to load without it is not passed on
 
 
 @pytest.mark.parametrize('zip_format', [True, False])
@@ -183,6 +184,15 @@ def test_manager_prunes_old_files_but_keeps_milestones(tmp_path):
     assert manager.link_path.is_symlink() and os.readlink(manager.link_path) == 'checkpoint_Tacotron2_5.pt'
     assert load_checkpoint(manager.link_path) == {'epoch': 5}
     assert manager.last_path() == paths[-1]
+
+
+def test_the_next_save_removes_what_a_killed_save_left(tmp_path):
+    stale = tmp_path / '.checkpoint_FastPitch_3.pt.999999.tmp'  # a save killed mid-write, by another process
+    stale.write_bytes(b'half a checkpoint')
+    other_model = tmp_path / '.checkpoint_WaveGlow_3.pt.999999.tmp'
+    other_model.write_bytes(b'not ours to remove')
+    CheckpointManager(tmp_path, 'FastPitch').save({'epoch': 4}, 4)
+    assert not stale.exists() and other_model.exists()
 
 
 def test_manager_orders_iteration_saves_inside_their_epoch(tmp_path):

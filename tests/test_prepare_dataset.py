@@ -306,3 +306,11 @@ def test_recipe_script_prepares_the_embedded_corpus(prepared_corpus, tmp_path):
             assert int(torch.load(root / durations, weights_only=True).sum()) == \
                 torch.load(root / mel, weights_only=True).size(1)
     assert (root / 'pitch_char_stats__espeak_audio_text_train_filelist.json').is_file()
+
+
+def test_a_bad_flag_is_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        prepare_dataset.parse_args(['-d', '.', '--wav-text-filelist', 'f', '--extract-mels', '--hop-length', '0'])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == ('prepare_dataset.py: error: argument --hop-length: 0 is not a positive '
+                                       'integer (see --help)\n')

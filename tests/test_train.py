@@ -367,6 +367,17 @@ def test_bad_config_file_is_named(tmp_path, capfd, content, problem):
     assert error.count('\n') == 1 and str(config) in error and problem in error
 
 
+def test_config_file_switches_take_only_true_or_false(tmp_path, capfd):
+    config = tmp_path / 'config.json'
+    config.write_text('{"tf32": "false"}')  # a string: it used to read as true and turn TF32 on
+    assert exit_code(['--config-file', str(config), '-m', 'FastPitch', *REQUIRED, '-lr', '1', '-bs', '1',
+                      '--epochs', '1']) == 1
+    assert "'tf32' takes true or false, not 'false'" in capfd.readouterr().err
+    config.write_text('{"tf32": false}')
+    assert train.parse_args(['--config-file', str(config), '-m', 'FastPitch', *REQUIRED, '-lr', '1', '-bs', '1',
+                             '--epochs', '1']).tf32 is False
+
+
 def test_config_file_values_are_checked_like_flags(tmp_path, capfd):
     config = tmp_path / 'config.json'
     config.write_text('{"epochs": "many"}')
@@ -391,6 +402,11 @@ def test_bad_inputs_end_in_one_line_errors(prepared_corpus, tmp_path, capfd):
                                                    str(corrupt)))
     assert '--amp-dtype bf16' in error_of(fastpitch_argv(prepared_corpus, tmp_path / 'd', '--amp'))
     assert 'no optimizer step' in error_of(fastpitch_argv(prepared_corpus, tmp_path / 'e', '-bs', '100'))
+    a_file = tmp_path / 'a_file'
+    a_file.write_text('not a folder')
+    assert str(a_file) in error_of(fastpitch_argv(prepared_corpus, a_file))  # -o naming a file
+    assert '--hop-length: 0 is not a positive integer' in error_of(
+        fastpitch_argv(prepared_corpus, tmp_path / 'f', '--hop-length', '0'), code=2)
 
 
 def test_command_line_errors_exit_non_zero_without_a_traceback(tmp_path):
@@ -432,7 +448,8 @@ def test_a_loaded_optimizer_state_takes_its_parameters_layout():
     steps = gradient_step(uninterrupted), gradient_step(restarted)
     one_step(steps[0], 1), one_step(steps[1], 1)
     saved = steps[1].state_dict()
-    saved['optimizer']['state'][0] = {name: value.contiguous() for name, value in saved['optimizer']['state'][0].items()}
+    state = saved['optimizer']['state'][0]
+    saved['optimizer']['state'][0] = {name: value.contiguous() for name, value in state.items()}
     resumed = gradient_step(restarted)
     resumed.load_state_dict(saved, 'saved.pt', warn=pytest.fail)
     one_step(steps[0], 2), one_step(resumed, 2)
