@@ -9,9 +9,11 @@
 # and carry it with the checkout; step a installs what the machine lacks from it into WHEEL_TARGET and puts that
 # on PYTHONPATH. With network, `bash scripts/setup.sh --test` first instead.
 #
-# Steps (each one's output in RESULTS/logs/STEP.log; a failed step is recorded and the next one runs):
+# Steps, run in the order a, f, c, d, e, g, h, i with b beside c-e (each one's output in RESULTS/logs/STEP.log; a
+# failed step is recorded and the next one runs):
 #   a  the carried wheels; the GPU (nvidia-smi, torch, device name, capability); our imports; librosa's pYIN
-#      compiled once by numba (a fresh install's forked preprocessing workers would all compile it at once)
+#      compiled once by numba, beside f (a fresh install's forked preprocessing workers would all compile it at
+#      once, and crashed doing so)
 #   b  python -m pytest -q -m cuda tests/ (GPU against CPU outputs, training in fp32/fp16/bf16, resuming),
 #      in the background while c-e run
 #   c  the embedded eSpeak NG corpus (scripts/build_corpus.sh, NUM_CLIPS clips) and its preprocessing
@@ -62,6 +64,8 @@ case "$GPU_CHECK_DEVICE" in
     *) echo "gpu_check.sh: GPU_CHECK_DEVICE is cuda or cpu, got '$GPU_CHECK_DEVICE'" >&2; exit 2 ;;
 esac
 pick() { if (( CPU_MODE )); then echo "$2"; else echo "$1"; fi; }  # pick GPU_DEFAULT CPU_DEFAULT
+# CPU mode runs several processes side by side on few cores: one thread each, or OpenMP's waiting threads stall them
+(( CPU_MODE )) && export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 
 : "${RESULTS:=output/gpu_check}"
 : "${PYTHON:=python3}"
@@ -417,11 +421,30 @@ if [[ -z "$shm_mb" ]] || (( shm_mb < 1024 )); then
     TRAIN_WORKERS=0 TP_WORKERS=0
 fi
 
-run_step a_2warm "$T_WARM" "librosa's numba code compiled once, before forked workers need it (beside c_1)" -- \
+# The latency tables first, on an idle GPU, while one process compiles librosa's numba code (one CPU core of many)
+run_step a_2warm "$T_WARM" "librosa's numba code compiled once, before forked workers need it (beside f)" -- \
     step_warm &
 WARM_PID=$!
-run_step c_1corpus "$T_CORPUS" "embedded corpus: $NUM_CLIPS clips, $WORKERS workers" -- step_corpus
+run_step f_1checkpoints "$T_CHECKPOINTS" "random default-size checkpoints (Tacotron 2 $LAT_T2_STEPS steps, \
+WaveGlow-$LAT_WG_CHANNELS, FastPitch $LAT_FP_FRAMES_PER_SYMBOL frames/symbol)" -- \
+    "$PYTHON" scripts/gpu_tables.py checkpoints "$R/checkpoints" --t2-steps "$LAT_T2_STEPS" \
+    --wg-channels "$LAT_WG_CHANNELS" --fp-frames-per-symbol "$LAT_FP_FRAMES_PER_SYMBOL"
+FP16_LABEL=$(pick fp16 "bf16 (--amp on the CPU)")
+FP32_LABEL=$(pick tf32 fp32)
+for generator in Tacotron2 FastPitch; do
+    lower=$(echo "$generator" | tr 'A-Z' 'a-z')
+    repeats_var=LAT_REPEATS_$(echo "$generator" | tr 'a-z' 'A-Z')
+    for precision in fp16 fp32; do
+        label=$([[ $precision == fp16 ]] && echo "$FP16_LABEL" || echo "$FP32_LABEL")
+        run_step "f_${lower}_${precision/fp32/tf32}" "$T_LATENCY" "latency, $generator + WaveGlow-$LAT_WG_CHANNELS, \
+random weights, $label, batch ${LAT_BS// /,}, ${!repeats_var} repeats of $LAT_PHRASES" -- \
+            latency "$generator" "$precision" "${!repeats_var}"
+    done
+done
+
 wait "$WARM_PID"
+
+run_step c_1corpus "$T_CORPUS" "embedded corpus: $NUM_CLIPS clips, $WORKERS workers" -- step_corpus
 
 # b runs beside c-e: it only checks, it measures nothing
 run_step b_pytest_cuda "$T_PYTEST" "python -m pytest -q -m cuda tests/ (in the background)" -- step_pytest &
@@ -439,24 +462,7 @@ else
     for model in Tacotron2 FastPitch WaveGlow; do train_chain "$model"; done
     for generator in Tacotron2 FastPitch; do infer_chain "$generator"; done
 fi
-wait "$PYTEST_PID"  # the measurements have the GPU to themselves
-
-run_step f_1checkpoints "$T_CHECKPOINTS" "random default-size checkpoints (Tacotron 2 $LAT_T2_STEPS steps, \
-WaveGlow-$LAT_WG_CHANNELS, FastPitch $LAT_FP_FRAMES_PER_SYMBOL frames/symbol)" -- \
-    "$PYTHON" scripts/gpu_tables.py checkpoints "$R/checkpoints" --t2-steps "$LAT_T2_STEPS" \
-    --wg-channels "$LAT_WG_CHANNELS" --fp-frames-per-symbol "$LAT_FP_FRAMES_PER_SYMBOL"
-FP16_LABEL=$(pick fp16 "bf16 (--amp on the CPU)")
-FP32_LABEL=$(pick tf32 fp32)
-for generator in Tacotron2 FastPitch; do
-    lower=$(echo "$generator" | tr 'A-Z' 'a-z')
-    repeats_var=LAT_REPEATS_$(echo "$generator" | tr 'a-z' 'A-Z')
-    for precision in fp16 fp32; do
-        label=$([[ $precision == fp16 ]] && echo "$FP16_LABEL" || echo "$FP32_LABEL")
-        run_step "f_${lower}_${precision/fp32/tf32}" "$T_LATENCY" "latency, $generator + WaveGlow-$LAT_WG_CHANNELS, \
-random weights, $label, batch ${LAT_BS// /,}, ${!repeats_var} repeats of $LAT_PHRASES" -- \
-            latency "$generator" "$precision" "${!repeats_var}"
-    done
-done
+wait "$PYTEST_PID"  # the training measurements have the GPU to themselves
 
 for model in Tacotron2 WaveGlow FastPitch; do
     run_step "g_$(echo "$model" | tr 'A-Z' 'a-z')" "$T_THROUGHPUT" "training throughput, $model, $TP_SIZES size, \

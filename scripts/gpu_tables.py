@@ -229,7 +229,7 @@ def cmd_training(args):
         ratio = f'{rate / reference:.2f}x' if reference else '-'
         rows.append([name, batch, precision, used, f'{number(rate)} {unit}',
                      f'{number(reference)} {unit}' if reference else '-', ratio])
-    print(markdown(['model', 'batch x accumulation', 'precision', 'steps averaged', 'this GPU',
+    print(markdown(['model', 'batch x accumulation', 'precision', 'steps averaged', 'here',
                     'one V100, AMP (seeds)', 'ratio'], rows))
     return status
 
@@ -257,7 +257,7 @@ def cmd_summary(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split()))
     commands = parser.add_subparsers(dest='command', required=True)
     wheels = commands.add_parser('wheels', help='install the carried wheels this Python lacks')
     wheels.add_argument('wheel_dir')
