@@ -50,7 +50,7 @@
 #   T_* per-step time limits in seconds (below); the budget cuts every limit to the time left
 # In CPU mode only what a GPU alone can do is skipped or changed, and the summary says so: the cuda tests report
 # skipped, fp16 training is expected to be refused (SKIP when it is), --amp is bfloat16 (inference.py) or
-# --amp-dtype bf16 (step g), and step g trains demo sizes (TP_SIZES=demo).
+# --amp-dtype bf16 (step g), step g trains demo sizes (TP_SIZES=demo), and OMP_NUM_THREADS defaults to 1.
 # Exit code: 0 when no step failed (SKIP and WARN do not count), 1 otherwise.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
@@ -495,7 +495,8 @@ $(grep -E '^(GPU:|python )' "$R/logs/a_1setup.log" | tr '\n' ' ')"
     echo "LJSpeech line), FastPitch's durations are fixed at $LAT_FP_FRAMES_PER_SYMBOL frames per symbol, WaveGlow has"
     echo "$LAT_WG_CHANNELS WN channels, denoiser on. Input $LAT_PHRASES; one measured run per batch; passes over the"
     echo "input after one unmeasured warm-up pass: Tacotron 2 $LAT_REPEATS_TACOTRON2, FastPitch $LAT_REPEATS_FASTPITCH"
-    echo "(runs = passes x batches)."
+    echo "(runs = passes x batches). Measured first, on an otherwise idle GPU, while one process compiled librosa's"
+    echo "numba code on one CPU core (step a_2warm)."
     echo "$(pick "tf32: fp32 weights with TF32 matrix products (cuDNN's default, TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1)." \
         "CPU mode: fp16 is --amp, which is bfloat16 on the CPU.")"
     echo

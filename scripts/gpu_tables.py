@@ -174,7 +174,7 @@ def latency_rows(logs, fp32_label):
         summaries = [record['data'] for record in json_records(path) if record.get('step') == []]
         pipeline = re.sub(r'_(cuda|cpu)_bs\d+_\w+$', '', path.stem).replace('_', ' + ')
         if not summaries:
-            rows.append([pipeline, '-', '-', 'no summary (run cut short?)'] + ['-'] * (len(LATENCY_COLUMNS) - 1))
+            rows.append([pipeline, '-', '-', 'no summary (run cut short?)'] + ['-'] * len(LATENCY_COLUMNS))
             continue
         summary = summaries[-1]
         precision = summary.get('precision', '?')
