@@ -304,6 +304,14 @@ def run_clips(clips, workers, skip_bad):
     return problems
 
 
+def compile_pitch_tracker(settings):
+    """Run pYIN once on a short silence here: on a fresh install librosa's numba code compiles on first use, and
+    forked workers compiling it all at once have crashed (a dead worker then stalls the pool)."""
+    stft = settings.stft
+    frame_pitch(torch.zeros(stft['filter_length'] * 4), stft['sampling_rate'], stft['filter_length'],
+                stft['hop_length'], settings.pitch_fmin, settings.pitch_fmax)
+
+
 def run_phases(clips, aligner, workers, skip_bad):
     """All outputs of every clip in one pass of the worker pool; but durations from a model on the GPU are made in
     this process between a pass for the mels and one for the pitch (forked workers cannot use CUDA, and on the CPU
@@ -365,6 +373,8 @@ def prepare(args, aligner=None):
             clips.setdefault(entry.clip_id, Clip(entry.location, entry.clip_id, entry.paths[0], entry.text))
 
     _worker.update(settings=settings, stft=settings.mel_stft(), aligner=aligner)
+    if settings.extract_pitch:
+        compile_pitch_tracker(settings)
     failed = run_phases(list(clips.values()), aligner, args.workers, args.skip_bad)
 
     written = {}
