@@ -11,10 +11,16 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OLDEST_PYTHON = '3.10'
-# Keyword arguments and names the standard library gained in Python 3.11 or later.
+# What the standard library gained in Python 3.11 or later: keyword arguments, modules, names of a module
+# (matched as `module.name` or `from module import name`, so a local variable of the same name is not a use), builtins.
 NEWER_KEYWORDS = {'process_group'}                       # subprocess.Popen, 3.11
-NEWER_NAMES = {'tomllib', 'StrEnum', 'TaskGroup', 'ExceptionGroup', 'Self', 'LiteralString', 'Never',
-               'assert_never', 'reveal_type', 'file_digest', 'chdir', 'UTC', 'batched', 'override'}
+NEWER_MODULES = {'tomllib'}
+NEWER_MODULE_NAMES = {
+    'typing': {'Self', 'LiteralString', 'Never', 'assert_never', 'reveal_type', 'override'},
+    'enum': {'StrEnum'}, 'asyncio': {'TaskGroup'}, 'hashlib': {'file_digest'}, 'contextlib': {'chdir'},
+    'datetime': {'UTC'}, 'itertools': {'batched'},
+}
+NEWER_BUILTINS = {'ExceptionGroup', 'BaseExceptionGroup'}
 
 
 def python_files():
@@ -49,11 +55,17 @@ def newer_standard_library_uses(path):
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.keyword) and node.arg in NEWER_KEYWORDS:
             uses.append(f'{path.name}:{node.lineno}: {node.arg}=')
-        name = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else None
-        if isinstance(node, ast.alias):
-            name = node.name.split('.')[-1]
-        if name in NEWER_NAMES:
-            uses.append(f'{path.name}:{node.lineno}: {name}')
+        elif isinstance(node, ast.Import):
+            uses += [f'{path.name}:{node.lineno}: {alias.name}' for alias in node.names if alias.name in NEWER_MODULES]
+        elif isinstance(node, ast.ImportFrom):
+            newer = NEWER_MODULE_NAMES.get(node.module, set())
+            uses += [f'{path.name}:{node.lineno}: {node.module}.{alias.name}' for alias in node.names
+                     if alias.name in newer or node.module in NEWER_MODULES]
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            if node.attr in NEWER_MODULE_NAMES.get(node.value.id, set()):
+                uses.append(f'{path.name}:{node.lineno}: {node.value.id}.{node.attr}')
+        elif isinstance(node, ast.Name) and node.id in NEWER_BUILTINS:
+            uses.append(f'{path.name}:{node.lineno}: {node.id}')
     return uses
 
 
@@ -64,5 +76,8 @@ def test_nothing_of_the_standard_library_newer_than_the_oldest_python_is_used():
 
 def test_the_scan_finds_a_newer_argument(tmp_path):
     sample = tmp_path / 'sample.py'
-    sample.write_text('import subprocess, tomllib\nsubprocess.Popen(["true"], process_group=0)\n')
-    assert newer_standard_library_uses(sample) == ['sample.py:1: tomllib', 'sample.py:2: process_group=']
+    sample.write_text('import subprocess, tomllib\nsubprocess.Popen(["true"], process_group=0)\n'
+                      'import typing, os\nfrom itertools import batched\nf = typing.override\n'
+                      'override = os.chdir  # a local name and an old function: not uses\n')
+    assert sorted(newer_standard_library_uses(sample)) == ['sample.py:1: tomllib', 'sample.py:2: process_group=',
+                                                   'sample.py:4: itertools.batched', 'sample.py:5: typing.override']
