@@ -2,6 +2,8 @@
 
     python prepare_dataset.py --dataset-path D --wav-text-filelist F [F ...] \\
         --extract-mels --extract-durations --extract-pitch [--durations-from espeak|tacotron2 --tacotron2-checkpoint C]
+    python prepare_dataset.py --dataset-path D --wav-text-filelist F [F ...] \\
+        --extract-mels --extract-frame-pitch          # FastPitch 1.1: it learns its own durations
 
 F holds `wavs/ID.wav|text[|speaker]` lines, paths relative to D. Per clip it writes
     D/mels/ID.pt         float32 (n_mel, frames), TacotronSTFT log-mel; frames = samples // hop + 1
@@ -9,14 +11,17 @@ F holds `wavs/ID.wav|text[|speaker]` lines, paths relative to D. Per clip it wri
                          (fastpitch/durations.py: from eSpeak timings D/timings/ID.json or Tacotron 2 attention)
     D/pitch_char/ID.pt   float32 (symbols,), mean F0 in Hz over each symbol's voiced frames, 0 if none
                          (fastpitch/pitch.py); needs the durations
+    D/pitch/ID.pt        float32 (frames,), F0 in Hz per mel frame, 0 where unvoiced (FastPitch 1.1)
 and per filelist F with stem S
-    D/pitch_char_stats__S.json   {"mean", "std"} in Hz over voiced symbols: FastPitch's --pitch-mean-std-file
+    D/pitch_char_stats__S.json   {"mean", "std"} in Hz over voiced symbols: FastPitch 1.0's --pitch-mean-std-file
+    D/pitch_stats__S.json        the same over voiced frames: FastPitch 1.1's --pitch-mean-std-file
     next to F, once every clip has its files: the Tacotron 2 mel filelist (`mels/ID.pt|text`, for
-        --load-mel-from-disk) and the FastPitch filelist (`mels/ID.pt|durations/ID.pt|pitch_char/ID.pt|text`),
-        named by replacing `audio_text` in S with `mel_text` / `mel_dur_pitch_text`
-        (ljs_audio_text_train_filelist.txt -> ljs_mel_text_train_filelist.txt and
-        ljs_mel_dur_pitch_text_train_filelist.txt),
-        or by appending `_mel` / `_mel_dur_pitch` to other stems
+        --load-mel-from-disk), the FastPitch 1.0 filelist (`mels/ID.pt|durations/ID.pt|pitch_char/ID.pt|text`)
+        and the FastPitch 1.1 filelist (`mels/ID.pt|pitch/ID.pt|text`), named by replacing `audio_text` in S with
+        `mel_text` / `mel_dur_pitch_text` / `mel_pitch_text` (ljs_audio_text_train_filelist.txt ->
+        ljs_mel_text_train_filelist.txt, ljs_mel_dur_pitch_text_train_filelist.txt and
+        ljs_mel_pitch_text_train_filelist.txt), or by appending `_mel` / `_mel_dur_pitch` / `_mel_pitch` to other
+        stems
     D/skipped__S.txt             with --skip-bad: the lines left out and why
 
 Every line is checked before any work starts (files, sample rate, channels, length, transcript, timings, saved
@@ -48,7 +53,12 @@ from common.text import text_to_sequence
 from fastpitch.durations import durations_from_alignment, durations_from_espeak, mel_frame_count
 from fastpitch.pitch import PITCH_FMAX, PITCH_FMIN, char_pitch, frame_pitch, pitch_stats, write_pitch_stats
 
-OUTPUT_KINDS = ('mels', 'durations', 'pitch_char')
+OUTPUT_KINDS = ('mels', 'durations', 'pitch_char', 'pitch')
+# the filelists written beside each input filelist: {kind of filelist: the per-clip files of its rows}
+DERIVED_FILELISTS = {'mel_text': ('mels',), 'mel_dur_pitch_text': ('mels', 'durations', 'pitch_char'),
+                     'mel_pitch_text': ('mels', 'pitch')}
+# the pitch statistics written per filelist: {per-clip kind: statistics file prefix}
+PITCH_STATS = {'pitch_char': 'pitch_char_stats', 'pitch': 'pitch_stats'}
 TIMINGS_DIR = 'timings'
 ESPEAK = 'espeak'
 
@@ -86,6 +96,7 @@ class Settings:
     extract_mels: bool
     extract_durations: bool
     extract_pitch: bool
+    extract_frame_pitch: bool
     durations_from: str
     pitch_fmin: float
     pitch_fmax: float
@@ -98,7 +109,8 @@ class Settings:
 
 def settings_from_args(args):
     return Settings(Path(args.dataset_path), stft_kwargs(args), tuple(args.text_cleaners), args.extract_mels,
-                    args.extract_durations, args.extract_pitch, args.durations_from, args.pitch_fmin,
+                    args.extract_durations, args.extract_pitch, args.extract_frame_pitch, args.durations_from,
+                    args.pitch_fmin,
                     args.pitch_fmax, args.max_duration_s)
 
 
@@ -119,15 +131,16 @@ def timings_path(dataset_path, clip_id):
 
 
 def derived_filelist_path(filelist, kind):
-    """The filelist beside `filelist` for kind 'mel_text' or 'mel_dur_pitch_text' (see the module docstring)."""
+    """The filelist beside `filelist` for a kind of DERIVED_FILELISTS (see the module docstring)."""
     filelist = Path(filelist)
     stem = filelist.stem
     stem = stem.replace('audio_text', kind) if 'audio_text' in stem else f'{stem}_{kind.removesuffix("_text")}'
     return filelist.with_name(stem + filelist.suffix)
 
 
-def stats_path(dataset_path, filelist):
-    return Path(dataset_path) / f'pitch_char_stats__{Path(filelist).stem}.json'
+def stats_path(dataset_path, filelist, kind='pitch_char'):
+    """The pitch statistics of a filelist's clips, per symbol (kind 'pitch_char') or per frame ('pitch')."""
+    return Path(dataset_path) / f'{PITCH_STATS[kind]}__{Path(filelist).stem}.json'
 
 
 def report_path(dataset_path, filelist):
@@ -236,6 +249,16 @@ class ClipData:
             return load_tensor(saved, 'mel')
         return mel_from_audio(self.stft, self.audio)
 
+    @cached_property
+    def frame_pitch(self):
+        """F0 per mel frame (Hz): pYIN is the slow step, so per-frame and per-symbol pitch share one run."""
+        saved = output_path(self.settings.dataset_path, 'pitch', self.clip.clip_id)
+        if saved.is_file():
+            return load_tensor(saved, 'pitch')
+        stft, settings = self.settings.stft, self.settings
+        return frame_pitch(self.audio, stft['sampling_rate'], stft['filter_length'], stft['hop_length'],
+                           settings.pitch_fmin, settings.pitch_fmax)
+
 
 def clip_durations(data, settings, aligner):
     ids = torch.tensor(text_to_sequence(data.clip.text, settings.text_cleaners), dtype=torch.long)
@@ -250,10 +273,7 @@ def clip_durations(data, settings, aligner):
 
 def clip_pitch(data, settings):
     durations = load_tensor(output_path(settings.dataset_path, 'durations', data.clip.clip_id), 'durations')
-    stft = settings.stft
-    pitch = frame_pitch(data.audio, stft['sampling_rate'], stft['filter_length'], stft['hop_length'],
-                        settings.pitch_fmin, settings.pitch_fmax)
-    return char_pitch(pitch, durations)
+    return char_pitch(data.frame_pitch, durations)
 
 
 def process_clip(clip):
@@ -262,6 +282,7 @@ def process_clip(clip):
     data = ClipData(clip, settings, stft)
     steps = (('mels', settings.extract_mels, lambda: data.mel),
              ('durations', settings.extract_durations, lambda: clip_durations(data, settings, aligner)),
+             ('pitch', settings.extract_frame_pitch, lambda: data.frame_pitch),
              ('pitch_char', settings.extract_pitch, lambda: clip_pitch(data, settings)))
     try:
         for kind, wanted, make in steps:
@@ -317,7 +338,7 @@ def run_phases(clips, aligner, workers, skip_bad):
     this process between a pass for the mels and one for the pitch (forked workers cannot use CUDA, and on the CPU
     a default-size Tacotron 2 takes hours over LJSpeech). -> {clip id: problem}."""
     if aligner is not None and aligner.on_gpu:
-        phases = [(('mels',), workers), (('durations',), 1), (('pitch_char',), workers)]
+        phases = [(('mels',), workers), (('durations',), 1), (('pitch', 'pitch_char'), workers)]
     else:
         phases = [(OUTPUT_KINDS, workers)]
     failed = {}
@@ -339,12 +360,13 @@ def write_outputs(filelist, entries, settings):
         return paths + [entry.text] + ([] if entry.speaker is None else [entry.speaker])
 
     written = []
-    if settings.extract_pitch and entries:
-        pitches = [load_tensor(output_path(settings.dataset_path, 'pitch_char', entry.clip_id), 'pitch')
-                   for entry in entries]
-        write_pitch_stats(stats_path(settings.dataset_path, filelist), pitch_stats(pitches))
-        written.append(stats_path(settings.dataset_path, filelist))
-    for kind, kinds in (('mel_text', ('mels',)), ('mel_dur_pitch_text', OUTPUT_KINDS)):
+    for kind, wanted in (('pitch_char', settings.extract_pitch), ('pitch', settings.extract_frame_pitch)):
+        if wanted and entries:
+            pitches = [load_tensor(output_path(settings.dataset_path, kind, entry.clip_id), 'pitch')
+                       for entry in entries]
+            write_pitch_stats(stats_path(settings.dataset_path, filelist, kind), pitch_stats(pitches))
+            written.append(stats_path(settings.dataset_path, filelist, kind))
+    for kind, kinds in DERIVED_FILELISTS.items():
         if entries and all(has(k, entry) for entry in entries for k in kinds):
             path = derived_filelist_path(filelist, kind)
             write_filelist(path, [row(kinds, entry) for entry in entries])
@@ -373,7 +395,7 @@ def prepare(args, aligner=None):
             clips.setdefault(entry.clip_id, Clip(entry.location, entry.clip_id, entry.paths[0], entry.text))
 
     _worker.update(settings=settings, stft=settings.mel_stft(), aligner=aligner)
-    if settings.extract_pitch:
+    if settings.extract_pitch or settings.extract_frame_pitch:
         compile_pitch_tracker(settings)
     failed = run_phases(list(clips.values()), aligner, args.workers, args.skip_bad)
 
@@ -403,7 +425,10 @@ def parse_args(argv=None):
     parser.add_argument('--wav-text-filelist', required=True, nargs='+', help='Filelists of wavs/ID.wav|text lines')
     parser.add_argument('--extract-mels', action='store_true', help='Write mels/ID.pt')
     parser.add_argument('--extract-durations', action='store_true', help='Write durations/ID.pt')
-    parser.add_argument('--extract-pitch', action='store_true', help='Write pitch_char/ID.pt and the pitch stats')
+    parser.add_argument('--extract-pitch', action='store_true',
+                        help='Write pitch_char/ID.pt and their stats (per symbol: FastPitch 1.0)')
+    parser.add_argument('--extract-frame-pitch', action='store_true',
+                        help='Write pitch/ID.pt and their stats (per mel frame: FastPitch 1.1)')
     aligners = aligning_specs()
     parser.add_argument('--durations-from', choices=(ESPEAK, *aligners), default=ESPEAK,
                         help='eSpeak timings (timings/ID.json) or the attention of a trained model')
@@ -421,8 +446,9 @@ def parse_args(argv=None):
     add_audio_args(parser)
     add_text_args(parser)
     args = parser.parse_args(argv)
-    if not (args.extract_mels or args.extract_durations or args.extract_pitch):
-        parser.error('nothing to do: give --extract-mels, --extract-durations and/or --extract-pitch')
+    if not (args.extract_mels or args.extract_durations or args.extract_pitch or args.extract_frame_pitch):
+        parser.error('nothing to do: give --extract-mels, --extract-durations, --extract-pitch and/or '
+                     '--extract-frame-pitch')
     if args.extract_durations and args.durations_from != ESPEAK and not aligner_checkpoint(args):
         parser.error(f'--durations-from {args.durations_from} needs --{args.durations_from}-checkpoint')
     if args.workers < 1:

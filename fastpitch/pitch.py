@@ -44,11 +44,11 @@ def char_pitch(pitch_per_frame, durations):
     return torch.where(voiced_count > 0, pitch_sum / voiced_count.clamp(min=1), torch.zeros(()))
 
 
-def pitch_stats(char_pitches):
-    """{'mean', 'std'} in Hz over the voiced (non-zero) symbols of all clips (an iterable of 1-D tensors)."""
-    voiced = torch.cat([pitch[pitch > 0] for pitch in char_pitches]).double()
+def pitch_stats(pitches):
+    """{'mean', 'std'} in Hz over the voiced (non-zero) values of all clips (1-D tensors per symbol or per frame)."""
+    voiced = torch.cat([pitch[pitch > 0] for pitch in pitches]).double()
     if voiced.numel() < 2:
-        raise ValueError(f'need at least two voiced symbols for pitch statistics, found {voiced.numel()}')
+        raise ValueError(f'need at least two voiced values for pitch statistics, found {voiced.numel()}')
     return {'mean': voiced.mean().item(), 'std': voiced.std().item()}
 
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Prepare a corpus for all three models: fetch LJSpeech-1.1 unless present, split its metadata.csv into
 # train/val/test filelists with scripts/split_metadata.py (common/splits.py: 12,500/100/500 for LJSpeech, the same
-# proportions with floors for other sizes; or reuse existing ones), then write mels, per-symbol durations and pitch
-# with prepare_dataset.py, plus the Tacotron 2 mel filelists and the FastPitch filelists next to the split.
+# proportions with floors for other sizes; or reuse existing ones), then write with prepare_dataset.py mels,
+# per-frame pitch (FastPitch 1.1) and, where a durations source exists, per-symbol durations and pitch
+# (FastPitch 1.0), plus the Tacotron 2 mel filelists and the FastPitch filelists next to the split.
 #
 #   scripts/prepare_dataset.sh                                     # LJSpeech into data/LJSpeech-1.1
 #   DATASET_PATH=data/espeak scripts/prepare_dataset.sh --skip-download   # the embedded corpus (build it first:
@@ -15,8 +16,9 @@
 #   --prefix P              PREFIX         filelist names P_audio_text_{train,val,test}_filelist.txt; default
 #                                          espeak when D/timings exists (the embedded corpus), else ljs
 #   --split-from DIR        SPLIT_FROM     reuse DIR/P_audio_text_*_filelist.txt instead of splitting metadata.csv
-#   --durations-from S      DURATIONS_FROM espeak (needs D/timings, as the embedded corpus has) or tacotron2;
-#                                          default espeak when D/timings exists, else tacotron2
+#   --durations-from S      DURATIONS_FROM espeak (needs D/timings, as the embedded corpus has), tacotron2 or
+#                                          none (FastPitch 1.1 data only); default espeak when D/timings
+#                                          exists, else tacotron2 when a checkpoint is given, else none
 #   --tacotron2-checkpoint C TACOTRON2_CHECKPOINT  trained Tacotron 2 for --durations-from tacotron2
 #   --workers N             WORKERS        preprocessing processes (default 2)
 # Anything after `--` goes to prepare_dataset.py as it is (e.g. -- --skip-bad --max-duration-s 12).
@@ -86,13 +88,21 @@ if [[ -z "$PREFIX" ]]; then
 fi
 
 if [[ -z "$DURATIONS_FROM" ]]; then
-    if [[ "$HAS_TIMINGS" == 1 ]]; then DURATIONS_FROM=espeak; else DURATIONS_FROM=tacotron2; fi
+    if [[ "$HAS_TIMINGS" == 1 ]]; then DURATIONS_FROM=espeak
+    elif [[ -n "$TACOTRON2_CHECKPOINT" ]]; then DURATIONS_FROM=tacotron2
+    else DURATIONS_FROM=none; fi
 fi
-DURATION_ARGS=(--durations-from "$DURATIONS_FROM")
+OUTPUT_ARGS=(--extract-mels --extract-frame-pitch)
+if [[ "$DURATIONS_FROM" == none ]]; then
+    echo "prepare_dataset.sh: no durations source: FastPitch 1.1 and Tacotron 2 data only (FastPitch 1.0 needs" \
+         "--tacotron2-checkpoint, or eSpeak timings in $DATASET_PATH/timings)"
+else
+    OUTPUT_ARGS+=(--extract-durations --extract-pitch --durations-from "$DURATIONS_FROM")
+fi
 if [[ "$DURATIONS_FROM" == tacotron2 ]]; then
     [[ -n "$TACOTRON2_CHECKPOINT" ]] || die "durations from Tacotron 2 attention need --tacotron2-checkpoint \
 (train one with --load-mel-from-disk on the mel filelists first: scripts/prepare_mels.sh)"
-    DURATION_ARGS+=(--tacotron2-checkpoint "$TACOTRON2_CHECKPOINT")
+    OUTPUT_ARGS+=(--tacotron2-checkpoint "$TACOTRON2_CHECKPOINT")
 fi
 
 SPLITS=(train val test)
@@ -114,5 +124,5 @@ FILELISTS=()
 for split in "${SPLITS[@]}"; do FILELISTS+=("$FILELISTS_DIR/${PREFIX}_audio_text_${split}_filelist.txt"); done
 
 "$PYTHON" "$REPO/prepare_dataset.py" --dataset-path "$DATASET_PATH" --wav-text-filelist "${FILELISTS[@]}" \
-    --extract-mels --extract-durations --extract-pitch "${DURATION_ARGS[@]}" --workers "$WORKERS" \
+    "${OUTPUT_ARGS[@]}" --workers "$WORKERS" \
     ${EXTRA_ARGS[@]+"${EXTRA_ARGS[@]}"}

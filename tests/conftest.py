@@ -72,5 +72,5 @@ def prepared_corpus(corpus_dir, tmp_path_factory):
     shutil.copytree(corpus_dir, root, dirs_exist_ok=True)
     audio_filelists = sorted((root / 'filelists').glob('espeak_audio_text_*_filelist.txt'))
     prepare_dataset.main(['--dataset-path', str(root), '--wav-text-filelist', *map(str, audio_filelists),
-                          '--extract-mels', '--extract-durations', '--extract-pitch'])
+                          '--extract-mels', '--extract-durations', '--extract-pitch', '--extract-frame-pitch'])
     return root

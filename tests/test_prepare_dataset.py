@@ -25,6 +25,7 @@ from common.splits import split_sizes
 from common.stft import TacotronSTFT, mel_from_audio
 from common.text import UnknownSymbolWarning, text_to_sequence
 from fastpitch.durations import durations_from_alignment, mel_frame_count
+from fastpitch.pitch import char_pitch
 from tests.conftest import TINY_CORPUS_CLIPS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -73,6 +74,10 @@ def test_outputs_match_the_front_end_and_sum_to_mel_lengths(prepared_corpus):
         assert pitch.dtype == torch.float32 and pitch.shape == (n_symbols,)
         voiced = pitch[pitch > 0]
         assert len(voiced) > n_symbols / 2 and 100 < voiced.median() < 400  # en-us+f3 sits near 200 Hz
+        # per frame (FastPitch 1.1): one value per mel frame, and the per-symbol means are of those frames
+        frames = torch.load(prepared_corpus / 'pitch' / f'{clip_id}.pt', weights_only=True)
+        assert frames.dtype == torch.float32 and frames.shape == (mel.size(1),)
+        torch.testing.assert_close(pitch, char_pitch(frames, durations))
     assert not list(prepared_corpus.rglob('.*.tmp'))
 
 
@@ -86,11 +91,14 @@ def test_derived_filelists_and_pitch_stats(prepared_corpus):
         fastpitch_list = prepared_corpus / 'filelists' / f'espeak_mel_dur_pitch_text_{split}_filelist.txt'
         assert filelist_lines(fastpitch_list) == [f'mels/{i}.pt|durations/{i}.pt|pitch_char/{i}.pt|{t}'
                                                   for i, t in zip(ids, texts)]
-        stats = json.loads((prepared_corpus / f'pitch_char_stats__{filelist.stem}.json').read_text())
-        voiced = torch.cat([torch.load(prepared_corpus / 'pitch_char' / f'{i}.pt', weights_only=True) for i in ids])
-        voiced = voiced[voiced > 0].double()
-        assert stats['mean'] == pytest.approx(voiced.mean().item())
-        assert stats['std'] == pytest.approx(voiced.std().item())
+        fastpitch11_list = prepared_corpus / 'filelists' / f'espeak_mel_pitch_text_{split}_filelist.txt'
+        assert filelist_lines(fastpitch11_list) == [f'mels/{i}.pt|pitch/{i}.pt|{t}' for i, t in zip(ids, texts)]
+        for kind, prefix in (('pitch_char', 'pitch_char_stats'), ('pitch', 'pitch_stats')):
+            stats = json.loads((prepared_corpus / f'{prefix}__{filelist.stem}.json').read_text())
+            voiced = torch.cat([torch.load(prepared_corpus / kind / f'{i}.pt', weights_only=True) for i in ids])
+            voiced = voiced[voiced > 0].double()
+            assert stats['mean'] == pytest.approx(voiced.mean().item())
+            assert stats['std'] == pytest.approx(voiced.std().item())
 
 
 def test_derived_filelist_names():
@@ -99,6 +107,7 @@ def test_derived_filelist_names():
     assert prepare_dataset.derived_filelist_path('f/ljs_audio_text_val_filelist.txt', 'mel_dur_pitch_text') == \
         Path('f/ljs_mel_dur_pitch_text_val_filelist.txt')
     assert prepare_dataset.derived_filelist_path('f/mine.txt', 'mel_dur_pitch_text') == Path('f/mine_mel_dur_pitch.txt')
+    assert prepare_dataset.derived_filelist_path('f/mine.txt', 'mel_pitch_text') == Path('f/mine_mel_pitch.txt')
 
 
 def test_resume_keeps_existing_files_and_recreates_missing_ones_identically(prepared_corpus, tmp_path):
@@ -154,7 +163,7 @@ def test_durations_from_a_gpu_model_are_made_between_two_pool_passes(corpus_dir,
                                        '--extract-durations', '--extract-pitch', '--durations-from', 'tacotron2',
                                        '--tacotron2-checkpoint', 'unused.pt', '--workers', '2'])
     prepare_dataset.prepare(args, aligner)
-    assert phases == [(('mels',), 2), (('durations',), 1), (('pitch_char',), 2)]
+    assert phases == [(('mels',), 2), (('durations',), 1), (('pitch', 'pitch_char'), 2)]
     for line in filelist_lines(train_list):
         clip_id = Path(line.split('|')[0]).stem
         ids = torch.tensor(text_to_sequence(line.split('|')[1], ['english_cleaners']))
