@@ -4,6 +4,7 @@ text -> encoder FFT -> (duration predictor, pitch predictor) -> + pitch embeddin
      -> decoder FFT -> linear projection to mel bands.
 Pitch is handled per symbol and normalised (zero mean, unit variance with the training set's statistics,
 kept in the `pitch_mean` / `pitch_std` buffers so that they travel with the checkpoint).
+Its building blocks (length regulator, predictors, pitch statistics) serve FastPitch 1.1 too (model_v11.py).
 """
 import torch
 import torch.nn.functional as F
@@ -18,16 +19,26 @@ FALLBACK_PITCH_MEAN = 218.14
 FALLBACK_PITCH_STD = 67.24
 
 
-def regulate_len(durations, enc_out, pace=1.0, mel_max_len=None):
+def pitch_transform_stats(model):
+    """(mean, std) in Hz that a pitch transform gets: the model's pitch_mean / pitch_std buffers, or the LJSpeech
+    fallback while they were never set."""
+    if float(model.pitch_std[0]) == 0.0:
+        return FALLBACK_PITCH_MEAN, FALLBACK_PITCH_STD
+    return model.pitch_mean[0], model.pitch_std[0]
+
+
+def regulate_len(durations, enc_out, pace=1.0, mel_max_len=None, round_half_up=False):
     """Repeat each symbol's vector for its number of frames.
 
-    durations (B, T_text) in frames; frame counts are torch.round(durations / pace) (half to even), a symbol
-    may get zero frames. Returns (frames (B, T_frames, D) zero-padded after each item's length,
-    dec_lens (B,) int64). mel_max_len, when given, cuts the frames (and clamps dec_lens) to that many.
+    durations (B, T_text) in frames; frame counts are torch.round(durations / pace) (half to even, as the 1.0
+    reference), or floor(durations / pace + 0.5) with round_half_up (the 1.1 reference); a symbol may get zero
+    frames. Returns (frames (B, T_frames, D) zero-padded after each item's length, dec_lens (B,) int64).
+    mel_max_len, when given, cuts the frames (and clamps dec_lens) to that many.
     """
     if pace <= 0:
         raise ValueError(f'pace must be positive, got {pace}')
-    reps = torch.round(durations.float() / pace).long()
+    reps = durations.float() / pace
+    reps = (reps + 0.5).floor().long() if round_half_up else torch.round(reps).long()
     if bool((reps < 0).any()):
         raise ValueError('durations must be non-negative')
     dec_lens = reps.sum(dim=1)
@@ -162,15 +173,10 @@ class FastPitch(nn.Module):
         del input_lens  # lengths come from the padding symbol, as in the reference
         enc_out, enc_mask, _, dur_pred, pitch_pred = self._predict(inputs, max_duration)
         if pitch_transform is not None:
-            mean, std = self._pitch_stats()
+            mean, std = pitch_transform_stats(self)
             pitch_pred = pitch_transform(pitch_pred, enc_mask.sum(dim=(1, 2)), mean, std) * enc_mask.squeeze(2)
         pitch = pitch_pred if pitch_tgt is None else pitch_tgt
         durations = dur_pred if dur_tgt is None else dur_tgt
         mel_out, _, dec_lens = self._synthesise(enc_out, pitch, durations, pace, None)
         return mel_out.transpose(1, 2), dec_lens, dur_pred, pitch_pred
 
-    def _pitch_stats(self):
-        """(mean, std) in Hz for pitch transforms."""
-        if float(self.pitch_std[0]) == 0.0:
-            return FALLBACK_PITCH_MEAN, FALLBACK_PITCH_STD
-        return self.pitch_mean[0], self.pitch_std[0]

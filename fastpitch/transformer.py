@@ -1,9 +1,9 @@
-"""Feed-forward Transformer (FFT) blocks of FastPitch 1.0.
+"""Feed-forward Transformer (FFT) blocks of FastPitch 1.0 and 1.1.
 
 A stack of post-norm layers, each multi-head self-attention followed by a convolutional feed-forward block.
-The encoder variant embeds symbol ids (padding id 0 marks padding); the decoder variant takes frame vectors
+The encoder variant embeds symbol ids (a padding id marks padding); the decoder variant takes frame vectors
 and their lengths. Sub-module names (`dec_attn.qkv_net`, `pos_ff.CoreNet`, ...) match the reference
-checkpoints.
+checkpoints. The defaults are 1.0's; 1.1 passes its table size, padding id and `heads_across_items=False`.
 """
 import torch
 import torch.nn.functional as F
@@ -42,8 +42,9 @@ class PositionalEmbedding(nn.Module):
 class MultiHeadAttn(nn.Module):
     """Self-attention with one fused q/k/v projection, a bias-free output projection and post-norm residual."""
 
-    def __init__(self, n_head, d_model, d_head, dropout, dropatt):
+    def __init__(self, n_head, d_model, d_head, dropout, dropatt, heads_across_items=True):
         super().__init__()
+        self.heads_across_items = heads_across_items
         self.n_head = n_head
         self.d_head = d_head
         self.dropatt = dropatt
@@ -55,21 +56,28 @@ class MultiHeadAttn(nn.Module):
     def forward(self, inp, key_mask):
         """inp (B, T, d_model); key_mask (B, T) bool, True on real positions.
 
-        Heads and batch items are paired as in the reference 1.0 code, which lays scores out item-major
-        (item b, head h at b * n_head + h) but repeats the key mask and reads the result head-major
+        heads_across_items=True pairs heads and batch items as the reference 1.0 code does: it lays scores out
+        item-major (item b, head h at b * n_head + h) but repeats the key mask and reads the result head-major
         (h * batch + b). With one head (the default config) or batch 1 that is plain multi-head attention;
         with several heads and items, heads of different items are mixed. Checkpoints trained that way
-        expect it and the golden data assert it, so it is kept.
+        expect it and the golden data assert it, so it is kept. False (the 1.1 reference) is plain
+        multi-head attention.
         """
         batch, length, _ = inp.shape
         n_head, d_head = self.n_head, self.d_head
         # the fused projection is laid out as [q | k | v], each head after head
         qkv = self.qkv_net(inp).view(batch, length, 3, n_head, d_head).permute(2, 0, 3, 1, 4)
         query, key, value = qkv.unbind(0)
-        attn_mask = key_mask.repeat(n_head, 1).view(batch, n_head, 1, length)
+        if self.heads_across_items:
+            attn_mask = key_mask.repeat(n_head, 1).view(batch, n_head, 1, length)
+        else:
+            attn_mask = key_mask.view(batch, 1, 1, length)
         attn_vec = F.scaled_dot_product_attention(
             query, key, value, attn_mask=attn_mask, dropout_p=self.dropatt if self.training else 0.0)
-        attn_vec = attn_vec.reshape(n_head, batch, length, d_head).permute(1, 2, 0, 3)
+        if self.heads_across_items:
+            attn_vec = attn_vec.reshape(n_head, batch, length, d_head).permute(1, 2, 0, 3)
+        else:
+            attn_vec = attn_vec.transpose(1, 2)
         attn_out = self.drop(self.o_net(attn_vec.reshape(batch, length, n_head * d_head)))
         return self.layer_norm(inp + attn_out)
 
@@ -97,9 +105,9 @@ class PositionwiseConvFF(nn.Module):
 
 
 class TransformerLayer(nn.Module):
-    def __init__(self, n_head, d_model, d_head, d_inner, kernel_size, dropout, dropatt):
+    def __init__(self, n_head, d_model, d_head, d_inner, kernel_size, dropout, dropatt, heads_across_items=True):
         super().__init__()
-        self.dec_attn = MultiHeadAttn(n_head, d_model, d_head, dropout, dropatt)
+        self.dec_attn = MultiHeadAttn(n_head, d_model, d_head, dropout, dropatt, heads_across_items)
         self.pos_ff = PositionwiseConvFF(d_model, d_inner, kernel_size, dropout)
 
     def forward(self, inp, mask):
@@ -109,24 +117,31 @@ class TransformerLayer(nn.Module):
 
 
 class FFTransformer(nn.Module):
-    """Stack of TransformerLayers over symbols (embed_input=True) or over frame vectors (embed_input=False)."""
+    """Stack of TransformerLayers over symbols (embed_input=True) or over frame vectors (embed_input=False).
+
+    n_embed / padding_idx: the symbol table's size and padding id; by default (1.0) the table follows the symbol
+    set, not the config's n_symbols, and id 0 pads, as in the 1.0 reference.
+    """
 
     def __init__(self, n_layer, n_head, d_model, d_head, d_inner, kernel_size, dropout, dropatt,
-                 dropemb=0.0, embed_input=True, d_embed=None):
+                 dropemb=0.0, embed_input=True, d_embed=None, n_embed=None, padding_idx=PAD_IDX,
+                 heads_across_items=True):
         super().__init__()
+        self.padding_idx = padding_idx
         if embed_input:
-            # the table size follows the symbol set, not the config's n_symbols (as in the reference)
-            self.word_emb = nn.Embedding(len(symbols), d_embed or d_model, padding_idx=PAD_IDX)
+            self.word_emb = nn.Embedding(n_embed or len(symbols), d_embed or d_model, padding_idx=padding_idx)
         else:
             self.word_emb = None
         self.pos_emb = PositionalEmbedding(d_model)
         self.drop = nn.Dropout(dropemb)
         self.layers = nn.ModuleList(
-            TransformerLayer(n_head, d_model, d_head, d_inner, kernel_size, dropout, dropatt)
+            TransformerLayer(n_head, d_model, d_head, d_inner, kernel_size, dropout, dropatt, heads_across_items)
             for _ in range(n_layer))
 
-    def forward(self, dec_inp, seq_lens=None):
+    def forward(self, dec_inp, seq_lens=None, conditioning=None):
         """dec_inp: symbol ids (B, T) for the encoder, or frames (B, T, d_model) with seq_lens (B,) for the decoder.
+        conditioning (B, 1, d_model), e.g. a speaker embedding, is added to every position (padding included,
+        as in the 1.1 reference) before the first layer.
 
         Returns (output (B, T, d_model) with zeros on padding, mask (B, T, 1) bool).
         """
@@ -135,9 +150,11 @@ class FFTransformer(nn.Module):
             mask = mask_from_lens(seq_lens, inp.size(1)).unsqueeze(2)
         else:
             inp = self.word_emb(dec_inp)
-            mask = (dec_inp != PAD_IDX).unsqueeze(2)
-        pos_emb = self.pos_emb(inp.size(1), inp.dtype) * mask
-        out = self.drop(inp + pos_emb)
+            mask = (dec_inp != self.padding_idx).unsqueeze(2)
+        out = inp + self.pos_emb(inp.size(1), inp.dtype) * mask
+        if conditioning is not None:
+            out = out + conditioning
+        out = self.drop(out)
         for layer in self.layers:
             out = layer(out, mask)
         return out, mask
