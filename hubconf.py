@@ -5,7 +5,8 @@
     waveglow = torch.hub.load('/path/to/this/repo', 'nvidia_waveglow', source='local',
                               WN_config={'n_channels': 256})   # a fresh model, default config with one change
 
-Each entry point either builds the model from its default configuration (the reference's flag defaults; keyword
+Each entry point either builds the model from its default configuration (the reference's flag defaults, or those
+of flags=[...], model flags as train.py takes them, e.g. nvidia_fastpitch(flags=['--fastpitch-version', '1.1']); keyword
 arguments replace config entries, and a dict such as WN_config is merged key by key) or, with checkpoint=PATH,
 loads any checkpoint that models.load_model_from_checkpoint reads (its size comes from the file). Models come back
 in eval mode on `device`, with forward() doing synthesis (forward is infer), as exported models are called.
@@ -19,17 +20,18 @@ import models
 dependencies = ['torch', 'numpy', 'scipy', 'librosa', 'inflect', 'unidecode']
 
 
-def _hub_model(model_name, pretrained, checkpoint, allow_pickle, device, overrides):
+def _hub_model(model_name, pretrained, checkpoint, allow_pickle, device, flags, overrides):
     if pretrained:
         raise ValueError(f'{model_name}: pretrained=True would download NVIDIA\'s checkpoint from NGC, which is not '
                          'reachable here; download it yourself and pass checkpoint=PATH')
     if checkpoint is not None:
-        if overrides:
-            raise ValueError(f'{model_name}: the size comes from the checkpoint; drop {", ".join(sorted(overrides))} '
+        if overrides or flags:
+            given = sorted(overrides) + (['flags'] if flags else [])
+            raise ValueError(f'{model_name}: the size comes from the checkpoint; drop {", ".join(given)} '
                              'or leave out checkpoint=')
         model = models.load_model_from_checkpoint(model_name, checkpoint, device, allow_pickle=allow_pickle)
     else:
-        config = _with_overrides(model_name, models.default_model_config(model_name), overrides)
+        config = _with_overrides(model_name, models.model_spec(model_name).default_config(flags), overrides)
         model = models.get_model(model_name, config, device).eval()
     model.forward = model.infer
     return model
@@ -50,8 +52,8 @@ def _with_overrides(model_name, config, overrides):
 
 
 def _entry_point(spec):
-    def entry_point(pretrained=False, checkpoint=None, allow_pickle=False, device='cpu', **config):
-        return _hub_model(spec.name, pretrained, checkpoint, allow_pickle, device, config)
+    def entry_point(pretrained=False, checkpoint=None, allow_pickle=False, device='cpu', flags=(), **config):
+        return _hub_model(spec.name, pretrained, checkpoint, allow_pickle, device, flags, config)
     entry_point.__name__ = f'nvidia_{spec.cli_name}'
     entry_point.__doc__ = (f'{spec.name} ({spec.role}), fresh or from checkpoint=PATH; forward() synthesizes as its '
                            f'infer() does. See the module docstring.')

@@ -91,6 +91,7 @@ def build_parser():
                                 'optimizes on the second call)')
     add_audio_args(parser)
     add_text_args(parser)
+    parser.set_defaults(text_cleaners=None)  # the generator's: each model knows the cleaners it was trained with
     return parser
 
 
@@ -359,7 +360,7 @@ def run(args):
     generator, vocoder = load_pipeline(args, device)
     print(f'device: {device}, precision: {precision_name(amp_precision, args)}')
 
-    pieces = plan_pieces(phrases, args.input, args.max_piece_chars, args.text_cleaners)
+    pieces = plan_pieces(phrases, args.input, args.max_piece_chars, generator.text_processing)
     batches = length_sorted_batches([len(ids) for _, ids in pieces], args.batch_size)
     if args.warmup_steps >= len(batches) * args.repeats:
         raise InferenceError(f'--warmup-steps {args.warmup_steps} leaves no measured run ({len(batches)} batches x '

@@ -314,6 +314,7 @@ class Trainer:
         epoch, k = self.progress.epoch, self.args.gradient_accumulation_steps
         self.batches.set_epoch(epoch, skip=self.progress.batches_done)
         self.train_loader.generator.manual_seed(loader_seed(self.args.seed, self.rank, epoch))
+        self.spec.start_epoch(self.loss_function, epoch)
         self.step_start = time.perf_counter()
         bar = tqdm(self.train_loader, disable=not (self.rank == 0 and sys.stderr.isatty()), desc=f'epoch {epoch}',
                    leave=False)

@@ -26,9 +26,12 @@ def stft_kwargs(args):
                 mel_fmin=args.mel_fmin, mel_fmax=args.mel_fmax)
 
 
+DEFAULT_TEXT_CLEANERS = ['english_cleaners']
+
+
 def add_text_args(parser):
     group = parser.add_argument_group('text parameters')
-    group.add_argument('--text-cleaners', nargs='*', default=['english_cleaners'],
+    group.add_argument('--text-cleaners', nargs='*', default=DEFAULT_TEXT_CLEANERS,
                        help='Cleaners applied before text is turned into symbol ids')
     return parser
 

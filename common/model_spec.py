@@ -9,7 +9,8 @@ The required fields say what every model is: its name, class and flags, its trai
 defaults that do nothing special, so a package sets only the ones where it differs:
 
   training     prepare_for_training, validation_images, build_training_step (a model with several optimizers,
-               such as a GAN vocoder, brings its own step; the default is common.training.GradientStep)
+               such as a GAN vocoder, brings its own step; the default is common.training.GradientStep),
+               start_epoch (a loss whose terms are weighted by the epoch)
   checkpoints  config_from_state_dict (sizes read off the tensors when a file stores no config), load_weights
   inference    prepare_for_inference, add_inference_args + make_synthesizer (a generator's or vocoder's call with
                its own flags), scriptable_parts (--torchscript), quantizable (--int8)
@@ -35,6 +36,8 @@ class MelGenerator(Protocol):
     """A generator ready for synthesis, as a spec's make_synthesizer builds it."""
     description: str
     n_mel_channels: int
+    # the text front end this model was trained with: encode_text(text) -> symbol ids (common/text/processing.py)
+    text_processing: object
     # the warning and the JSON-log event for an item that hit the generator's length limit (None: it cannot)
     overrun_message: Optional[str]
     overrun_event: Optional[dict]
@@ -83,7 +86,7 @@ def _default_training_step(model, loss_function, args, precision):
 class ModelSpec:
     # ---- what the model is
     name: str                   # -m NAME, the checkpoints' model_name and file names, hub entry points
-    model_class: type           # model_class(**config)
+    model_class: Callable       # model_class(**config): the class, or a function that picks one by config
     role: str                   # GENERATOR or VOCODER
     state_dict_marker: str      # a key prefix that only this model's state dicts have
     add_model_args: Callable[[argparse.ArgumentParser], argparse.ArgumentParser]  # its flags, with defaults
@@ -98,6 +101,7 @@ class ModelSpec:
 
     # ---- optional hooks (defaults: nothing special)
     prepare_for_training: Callable = _nothing        # (model, args): e.g. statistics kept in buffers
+    start_epoch: Callable = _nothing                 # (loss function, epoch from 1): before each epoch's steps
     validation_images: Callable = _no_images         # (y_pred, y) -> {tag: 2-D array} for TensorBoard
     build_training_step: Callable = _default_training_step  # (model, loss, args, precision) -> a training step
     config_from_state_dict: Optional[Callable] = None  # (state_dict) -> config; None: the flag defaults
@@ -124,8 +128,8 @@ class ModelSpec:
     def inference_flag(self):
         return f'--{self.cli_name}'
 
-    def default_config(self):
-        """The constructor kwargs at the flag defaults (the reference defaults)."""
+    def default_config(self, flags=()):
+        """The constructor kwargs at the flag defaults (the reference defaults), or with these model flags."""
         parser = self.add_model_args(add_audio_args(argparse.ArgumentParser(add_help=False)))
-        return self.model_config(parser.parse_args([]))
+        return self.model_config(parser.parse_args(list(flags)))
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from common.stft import LOG_CLIP
-from common.text import PAD_ID, text_to_sequence
+from common.text import PAD_ID
 from common.text.abbreviations import ABBREVIATIONS
 
 MAX_PIECE_CHARS = 300  # about 20 s of speech at LJSpeech's pace: within Tacotron 2's default 2000 decoder steps
@@ -150,15 +150,16 @@ def pad_sequences(sequences):
     return padded, lengths
 
 
-def plan_pieces(phrases, source, max_piece_chars, cleaner_names):
-    """(phrase index, symbol ids) of every sentence piece, in input order. Unknown characters are reported with
-    the `source` file and line they are on; a piece with nothing left to speak is an error."""
+def plan_pieces(phrases, source, max_piece_chars, processing):
+    """(phrase index, symbol ids) of every sentence piece, in input order, through the model's text front end
+    (`processing.encode_text`). Unknown characters are reported with the `source` file and line they are on; a
+    piece with nothing left to speak is an error."""
     pieces = []
     for index, phrase in enumerate(phrases):
         for text in split_into_pieces(phrase.text, max_piece_chars):
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter('always')
-                ids = text_to_sequence(text, cleaner_names)
+                ids = processing.encode_text(text)
             for warning in caught:
                 print(f'warning: {source}:{phrase.line_number}: {warning.message}', file=sys.stderr)
             if not ids:

@@ -148,3 +148,28 @@ def binarization_loss_weight(epoch, start_epoch, warmup_epochs, weight):
     if warmup_epochs <= 0:
         return weight
     return min((epoch - start_epoch) / warmup_epochs, 1.0) * weight
+
+
+class FastPitch11TrainingLoss(nn.Module):
+    """What FastPitch 1.1 trains on: FastPitch11Loss plus the binarization loss weighted by the epoch
+    (binarization_loss_weight; start_epoch() sets it, train.py calls it through the spec at every epoch start).
+    meta gains kl_loss (the weighted binarization loss, the reference's name) and kl_weight."""
+
+    def __init__(self, criterion, kl_loss_start_epoch, kl_loss_warmup_epochs, kl_loss_weight):
+        super().__init__()
+        self.criterion = criterion
+        self.binarization = AttentionBinarizationLoss()
+        self.schedule = (kl_loss_start_epoch, kl_loss_warmup_epochs, kl_loss_weight)
+        self.kl_weight = 0.0
+
+    def start_epoch(self, epoch):
+        self.kl_weight = binarization_loss_weight(epoch, *self.schedule)
+
+    def forward(self, model_out, targets):
+        loss, meta = self.criterion(model_out, targets)
+        attn_soft, attn_hard = model_out[8], model_out[9]
+        kl_loss = self.binarization(attn_hard, attn_soft) * self.kl_weight
+        loss = loss + kl_loss
+        meta.update(loss=loss.detach(), kl_loss=kl_loss.detach(),
+                    kl_weight=torch.tensor(self.kl_weight, device=loss.device))
+        return loss, meta

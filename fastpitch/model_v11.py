@@ -132,6 +132,15 @@ class FastPitch11(nn.Module):
         return (self.proj(dec_out), dec_mask, dur_pred, log_dur_pred, pitch_pred, pitch_tgt,
                 energy_pred, energy_tgt, attn_soft, attn_hard, attn_hard_dur, attn_logprob)
 
+    def align(self, text, mel, prior):
+        """The hard alignment the aligner gives one clip: text (T_text,) ids, mel (n_mel, T_mel), prior (T_mel,
+        T_text) -> (T_mel, T_text) 0/1, one symbol per frame, monotonic (what training takes durations from)."""
+        text_lens, mel_lens = torch.tensor([text.numel()]), torch.tensor([mel.size(1)])
+        symbol_emb = self.encoder.word_emb(text[None]).transpose(1, 2)
+        attn_soft, _ = self.attention(mel[None], symbol_emb, mask_from_lens(text_lens, text.numel()), prior[None])
+        attn_hard, _ = binarize_attention(attn_soft, text_lens.to(mel.device), mel_lens.to(mel.device))
+        return attn_hard[0, 0]
+
     def infer(self, inputs, pace=1.0, dur_tgt=None, pitch_tgt=None, energy_tgt=None, pitch_transform=None,
               max_duration=75, speaker=0):
         """Synthesis from text ids (B, T_text) padded with padding_idx (the padding marks the lengths).

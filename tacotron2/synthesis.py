@@ -2,6 +2,9 @@
 max_decoder_steps reported per input line."""
 import warnings
 
+from common.data_args import DEFAULT_TEXT_CLEANERS
+from common.text.processing import text_processing
+
 
 class Tacotron2Generator:
     def __init__(self, model, args, device=None):
@@ -9,6 +12,7 @@ class Tacotron2Generator:
             model.decoder.max_decoder_steps = args.max_decoder_steps
         self.model = model
         self.n_mel_channels = model.n_mel_channels
+        self.text_processing = text_processing(args.text_cleaners or DEFAULT_TEXT_CLEANERS, front_end='1.0')
         steps = model.decoder.max_decoder_steps
         self.description = f'Tacotron 2 (at most {steps} decoder steps)'
         self.overrun_message = (f'Tacotron 2 reached max_decoder_steps ({steps}) before its stop gate fired; the audio '

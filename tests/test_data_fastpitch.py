@@ -1,5 +1,5 @@
 """FastPitch data: durations from eSpeak timings and Tacotron 2 attention, per-symbol pitch, normalisation, the
-dataset and its batch, and the errors for inconsistent files."""
+datasets of 1.0 and 1.1 and their batches, and the errors for inconsistent files or the other version's data."""
 import argparse
 import json
 import math
@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from common.audio import load_wav, save_wav
+import models
 from common.data_args import add_audio_args, add_data_args, add_text_args
 from common.filelist import FilelistError
 from common.text import text_to_sequence
@@ -17,6 +18,7 @@ from fastpitch.durations import (DurationError, durations_from_alignment, durati
                                  mel_frame_count)
 from fastpitch.pitch import (PitchStatsError, char_pitch, frame_pitch, normalize_pitch, read_pitch_stats,
                              write_pitch_stats)
+from fastpitch.attention_prior import interpolated_prior
 from tests.tiny_configs import tiny_model
 
 HOP = 256
@@ -142,13 +144,20 @@ def test_pitch_stats_file(tmp_path):
 def train_args(dataset_path, *flags):
     parser = add_text_args(add_audio_args(argparse.ArgumentParser()))
     add_data_args(parser)
-    parser.add_argument('--pitch-mean-std-file')
+    models.model_spec('FastPitch').add_model_args(parser)
     return parser.parse_args(['-d', str(dataset_path), '--training-files', 'unused', '--validation-files', 'unused',
                               *flags])
 
 
 def fastpitch_filelist(corpus, split='train'):
     return corpus / 'filelists' / f'espeak_mel_dur_pitch_text_{split}_filelist.txt'
+
+
+def fastpitch11_filelist(corpus, split='train'):
+    return corpus / 'filelists' / f'espeak_mel_pitch_text_{split}_filelist.txt'
+
+
+V11 = ('--fastpitch-version', '1.1', '--text-cleaners', 'english_cleaners_v2')
 
 
 def test_items_are_consistent_and_pitch_is_normalised(prepared_corpus):
@@ -214,3 +223,76 @@ def test_inconsistent_files_are_errors_at_the_line(prepared_corpus, tmp_path):
         dataset[2]
     with pytest.raises(FilelistError, match=f'^{filelist}:4: .*absent.pt: no such pitch file'):
         dataset[3]
+
+
+# ---------------------------------------------------------------- FastPitch 1.1
+
+def test_v11_items_hold_frame_pitch_energy_and_the_prior(prepared_corpus):
+    stats_file = prepared_corpus / 'pitch_stats__espeak_audio_text_train_filelist.json'
+    dataset = get_dataset(train_args(prepared_corpus, *V11, '--pitch-mean-std-file', str(stats_file)),
+                          fastpitch11_filelist(prepared_corpus))
+    mean, std = read_pitch_stats(stats_file)
+    for index, (text, mel, pitch, energy, prior, speaker, path) in enumerate(dataset):
+        entry = dataset.entries[index]
+        pitch_hz = torch.load(prepared_corpus / entry.paths[1], weights_only=True)
+        assert pitch.shape == (1, mel.size(1)) and energy.shape == (mel.size(1),) and speaker is None
+        torch.testing.assert_close(pitch[0], normalize_pitch(pitch_hz, mean, std))
+        torch.testing.assert_close(energy, mel.norm(dim=0))
+        torch.testing.assert_close(prior, interpolated_prior(mel.size(1), text.numel()))
+        assert path == str(prepared_corpus / entry.paths[0])
+
+
+def test_v11_batch_trains_the_model_without_durations(prepared_corpus):
+    args = train_args(prepared_corpus, *V11, '--energy-conditioning')
+    dataset = get_dataset(args, fastpitch11_filelist(prepared_corpus))
+    batch = get_collate_fn(args)([dataset[i] for i in range(3)])
+    x, y, num_items = batch_to_device(batch, torch.device('cpu'))
+    text, input_lengths, mel, output_lengths, pitch, energy, speaker, prior, paths = x
+    assert input_lengths.tolist() == sorted(input_lengths.tolist(), reverse=True) and speaker is None
+    assert pitch.shape == (3, 1, mel.size(2)) and energy.shape == (3, mel.size(2))
+    assert prior.shape == (3, mel.size(2), text.size(1)) and len(paths) == 3
+    for row in range(3):
+        assert not text[row, input_lengths[row]:].any() and not mel[row, :, output_lengths[row]:].any()
+        assert not prior[row, output_lengths[row]:].any() and not prior[row, :, input_lengths[row]:].any()
+    assert y == [mel, input_lengths, output_lengths] and num_items == output_lengths.sum()
+    model = tiny_model('FastPitch', ['--fastpitch-version', '1.1', '--energy-conditioning'])
+    loss_function = models.model_spec('FastPitch').build_loss(args)
+    out = model(x)
+    assert torch.equal(out[10].sum(1), output_lengths.float())  # the learnt durations fill every frame
+    loss, meta = loss_function(out, y)
+    loss.backward()
+    assert torch.isfinite(loss) and {'attn_loss', 'energy_loss', 'kl_loss'} <= set(meta)
+
+
+@pytest.mark.parametrize('version, other', [('1.0', '1.1'), ('1.1', '1.0')])
+def test_the_other_versions_filelist_is_named_as_such(prepared_corpus, version, other):
+    filelist = {'1.0': fastpitch_filelist, '1.1': fastpitch11_filelist}[other](prepared_corpus)
+    args = train_args(prepared_corpus, '--fastpitch-version', version)
+    with pytest.raises(FilelistError, match=f'are FastPitch {other} data, but this is FastPitch {version}'):
+        get_dataset(args, filelist)
+
+
+def test_v11_missing_or_per_symbol_pitch_is_an_error_at_the_line(prepared_corpus, tmp_path):
+    line = fastpitch11_filelist(prepared_corpus).read_text().splitlines()[0]
+    mel_path, pitch_path, text = line.split('|')
+    char_pitch_path = pitch_path.replace('pitch/', 'pitch_char/')
+    filelist = tmp_path / 'list.txt'
+    filelist.write_text(f'{line}\n{mel_path}|pitch/absent.pt|{text}\n{mel_path}|{char_pitch_path}|{text}\n')
+    dataset = get_dataset(train_args(prepared_corpus, *V11), filelist)
+    dataset[0]
+    with pytest.raises(FilelistError, match=f'^{filelist}:2: .*absent.pt: no such pitch file'):
+        dataset[1]
+    with pytest.raises(FilelistError, match=f'^{filelist}:3: .*expected F0 per mel frame .*FastPitch 1.0 data'):
+        dataset[2]
+
+
+def test_v11_speaker_out_of_range_is_named(prepared_corpus, tmp_path):
+    filelist = tmp_path / 'speakers.txt'
+    lines = fastpitch11_filelist(prepared_corpus).read_text().splitlines()[:2]
+    filelist.write_text(''.join(f'{line}|{speaker}\n' for speaker, line in zip((1, 5), lines)))
+    args = train_args(prepared_corpus, *V11)
+    dataset = get_dataset(args, filelist)
+    x, _, _ = batch_to_device(get_collate_fn(args)([dataset[0], dataset[1]]), torch.device('cpu'))
+    model = tiny_model('FastPitch', ['--fastpitch-version', '1.1', '--n-speakers', '4'])
+    with pytest.raises(ValueError, match='speaker id 5 is out of range: the model has n_speakers=4'):
+        model(x)

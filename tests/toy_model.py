@@ -6,9 +6,11 @@ import dataclasses
 import torch
 from torch import nn
 
+from common.data_args import DEFAULT_TEXT_CLEANERS
 from common.filelist import entry_text_ids, load_mel_file, read_filelist
 from common.model_spec import GENERATOR, ModelSpec
 from common.text import PAD_ID
+from common.text.processing import text_processing
 from common.text.symbols import symbols
 from common.training import StepResult
 
@@ -76,6 +78,7 @@ class ToyGenerator:
     def __init__(self, model, args, device):
         self.model = model
         self.n_mel_channels = model.n_mel_channels
+        self.text_processing = text_processing(args.text_cleaners or DEFAULT_TEXT_CLEANERS)
         self.description = 'Toy'
 
     def __call__(self, text, lengths):

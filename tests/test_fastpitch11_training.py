@@ -1,0 +1,125 @@
+"""FastPitch 1.1 through the recipe on the embedded corpus, with no durations at all: train.py trains it with a
+falling loss and the binarization loss ramped in by epoch, resumes exactly, refuses the other version's data or
+checkpoint in one line; the checkpoint loads back (and so do the reference's training file and a bare state dict
+without the aligner) and synthesizes through inference.py, hubconf.py and evaluate.py."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import evaluate
+import hubconf
+import models
+import train
+from common.logger import read_json_log
+from fastpitch.model_v11 import FastPitch11
+from tests.test_train import (assert_same_losses, epoch_values, fastpitch_argv, iteration_losses,  # noqa: F401
+                              one_thread, run_train)
+from tests.tiny_configs import TINY_FLAGS
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+V11_FLAGS = ['--fastpitch-version', '1.1', '--energy-conditioning', '--energy-predictor-filter-size', '16',
+             '--text-cleaners', 'english_cleaners_v2', '--kl-loss-start-epoch', '1', '--kl-loss-warmup-epochs', '2']
+
+
+def fastpitch11_argv(corpus, output, *extra):
+    lists = corpus / 'filelists'
+    return ['-m', 'FastPitch', '-o', str(output), '-d', str(corpus),
+            '--training-files', str(lists / 'espeak_mel_pitch_text_train_filelist.txt'),
+            '--validation-files', str(lists / 'espeak_mel_pitch_text_val_filelist.txt'),
+            '--pitch-mean-std-file', str(corpus / 'pitch_stats__espeak_audio_text_train_filelist.json'),
+            '-lr', '0.1', '-bs', '2', '--epochs', '3', '--warmup-steps', '3', '--workers', '0', '--no-tensorboard',
+            *TINY_FLAGS['FastPitch'], *V11_FLAGS, *extra]
+
+
+@pytest.fixture(scope='module')
+def fastpitch11_run(prepared_corpus, tmp_path_factory):
+    """Three uninterrupted epochs of the tiny FastPitch 1.1, the reference for the resume test."""
+    output = tmp_path_factory.mktemp('fastpitch11_uninterrupted')
+    run_train(fastpitch11_argv(prepared_corpus, output))
+    return output
+
+
+def kl_weights(output):
+    return [record['data']['train_kl_weight'] for record in read_json_log(output / 'nvlog.json')
+            if 'train_kl_weight' in record['data']]
+
+
+def test_fastpitch11_trains_with_a_falling_loss_and_loads_back(fastpitch11_run):
+    first, *_, last = epoch_values(fastpitch11_run, 'train_epoch_loss')
+    assert last < first
+    first, *_, last = epoch_values(fastpitch11_run, 'val_loss')
+    assert last < first
+    # the binarization loss is off in epoch 1 (start epoch 1: weight 0) and ramps to 0.5 in epoch 2, 1 in epoch 3
+    assert sorted(set(kl_weights(fastpitch11_run))) == [0.0, 0.5, 1.0]
+    model = models.load_model_from_checkpoint('FastPitch', fastpitch11_run / 'checkpoint_FastPitch_last.pt')
+    assert isinstance(model, FastPitch11) and model.energy_conditioning and not model.training
+
+
+def test_fastpitch11_resumes_exactly(fastpitch11_run, prepared_corpus, tmp_path):
+    run_train(fastpitch11_argv(prepared_corpus, tmp_path, '--epochs', '1'))
+    run_train(fastpitch11_argv(prepared_corpus, tmp_path, '--resume-from-last'))
+    assert_same_losses(iteration_losses(tmp_path), iteration_losses(fastpitch11_run), 1e-6)
+
+
+def test_the_other_versions_checkpoint_is_refused_in_one_line(fastpitch11_run, prepared_corpus, tmp_path, capfd):
+    checkpoint = str(fastpitch11_run / 'checkpoint_FastPitch_last.pt')
+    assert train_exit(fastpitch_argv(prepared_corpus, tmp_path / 'a', '--checkpoint-path', checkpoint)) == 1
+    assert 'the model to train is FastPitch 1.1' in capfd.readouterr().err
+    run_train(fastpitch_argv(prepared_corpus, tmp_path / 'v10', '--epochs', '1'))
+    checkpoint = str(tmp_path / 'v10' / 'checkpoint_FastPitch_last.pt')
+    assert train_exit(fastpitch11_argv(prepared_corpus, tmp_path / 'b', '--checkpoint-path', checkpoint)) == 1
+    assert 'the model to train is FastPitch 1.0' in capfd.readouterr().err
+
+
+def train_exit(argv):
+    try:
+        return train.main(argv)
+    except SystemExit as error:
+        return error.code if isinstance(error.code, int) else 1
+
+
+def test_fastpitch11_synthesizes_through_inference_hub_and_evaluate(fastpitch11_run, prepared_corpus, tmp_path):
+    checkpoint = fastpitch11_run / 'checkpoint_FastPitch_last.pt'
+    phrases = tmp_path / 'phrases.txt'
+    phrases.write_text('Hello world.\nThe GPU costs $5.\n')
+    result = subprocess.run([sys.executable, 'inference.py', '--fastpitch', str(checkpoint), '-i', str(phrases),
+                             '-o', str(tmp_path / 'wavs'), '--pace', '1.2', '--pitch-transform-shift', '20'],
+                            cwd=REPO_ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert 'FastPitch 1.1' in result.stdout + result.stderr
+    assert len(list((tmp_path / 'wavs').glob('*.wav'))) == 2
+
+    model = hubconf.nvidia_fastpitch(checkpoint=str(checkpoint))
+    mel, lengths, durations, pitch, energy = model(torch.tensor([[30, 40, 11, 50]]))
+    assert mel.shape == (1, 80, int(lengths[0])) and energy.shape == (1, 4)
+    fresh = hubconf.nvidia_fastpitch(flags=['--fastpitch-version', '1.1', '--energy-conditioning'])
+    assert isinstance(fresh, FastPitch11) and fresh.energy_conditioning
+
+    scores = evaluate.main(['-m', 'FastPitch', '--checkpoint', str(checkpoint), '-d', str(prepared_corpus),
+                            '--filelist', str(prepared_corpus / 'filelists' / 'espeak_mel_pitch_text_val_filelist.txt'),
+                            '--text-cleaners', 'english_cleaners_v2'])
+    assert scores['frames'] > 0 and scores['mel_l1'] > 0
+
+
+def test_the_reference_training_file_loads_as_1_1(reference_dir):
+    model = models.load_model_from_checkpoint('FastPitch', reference_dir / 'golden_fastpitch11_ckpt.pt')
+    assert isinstance(model, FastPitch11) and model.energy_conditioning
+
+
+def test_a_bare_1_1_state_dict_without_the_aligner_loads(tmp_path):
+    """NVIDIA's inference files may leave out the aligner; the rest must fit strictly, at the default sizes."""
+    config = models.model_spec('FastPitch').default_config(['--fastpitch-version', '1.1', '--energy-conditioning'])
+    state_dict = models.get_model('FastPitch', config, 'cpu').state_dict()
+    bare = {key: value for key, value in state_dict.items() if not key.startswith('attention.')}
+    torch.save(bare, tmp_path / 'bare.pt')
+    model = models.load_model_from_checkpoint('FastPitch', tmp_path / 'bare.pt')
+    assert isinstance(model, FastPitch11) and model.energy_conditioning
+    for key, value in bare.items():
+        assert torch.equal(model.state_dict()[key], value), key
+    del bare['energy_emb.bias']
+    torch.save(bare, tmp_path / 'broken.pt')
+    with pytest.raises(ValueError, match='broken.pt: does not fit a FastPitch'):
+        models.load_model_from_checkpoint('FastPitch', tmp_path / 'broken.pt')
