@@ -3,12 +3,13 @@
 Adding a model is one package that exports SPEC and one entry in MODELS.
 """
 import fastpitch
+import hifigan
 import tacotron2
 import waveglow
 from common import model_loading
 from common.checkpoint import load_checkpoint
 
-MODELS = {spec.name: spec for spec in (tacotron2.SPEC, waveglow.SPEC, fastpitch.SPEC)}
+MODELS = {spec.name: spec for spec in (tacotron2.SPEC, waveglow.SPEC, fastpitch.SPEC, hifigan.SPEC)}
 
 
 def model_spec(model_name):

@@ -126,6 +126,8 @@ def add_optimization_args(optimization):
                               help='Epochs (0-based) at which the learning rate is multiplied by --anneal-factor')
     optimization.add_argument('--anneal-factor', default=0.1, type=float, choices=(0.1, 0.3),
                               help='Annealing factor (0.3 alternates 0.3 and 0.1 per decade, as the reference)')
+    optimization.add_argument('--lr-decay', default=1.0, type=positive_float,
+                              help='Multiply the learning rate by this after every epoch (exponential decay; 1: none)')
     optimization.add_argument('--max-nonfinite-steps', default=10, type=positive_int,
                               help='Stop after this many steps in a row with a non-finite loss or gradient')
 
@@ -245,9 +247,10 @@ def set_up(args, cleanup):
     spec = models.model_spec(args.model_name)
     precision = resolve_precision(dist.device, args.amp, args.amp_dtype)
     tf32 = configure_backends(dist.device, args.cudnn_enabled, args.cudnn_benchmark, args.tf32)
-    if args.warmup_steps > 0 and args.anneal_steps:
-        raise TrainingError('--anneal-steps and --warmup-steps > 0 select two different schedules: choose one '
-                            '(pass --warmup-steps 0 to anneal by epoch)')
+    if args.warmup_steps > 0 and (args.anneal_steps or args.lr_decay != 1):
+        flag = '--anneal-steps' if args.anneal_steps else '--lr-decay'
+        raise TrainingError(f'{flag} and --warmup-steps > 0 select two different schedules: choose one '
+                            '(pass --warmup-steps 0 to schedule by epoch)')
     seed_everything(args.seed + dist.rank)
     train_loader, val_loader = data_loaders(args, spec, dist.rank, dist.world_size, dist.device)
 

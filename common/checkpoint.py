@@ -107,18 +107,23 @@ def _is_tensor_dict(obj):
 def split_checkpoint(obj, source='checkpoint'):
     """Return (state_dict, config or None, meta) from any accepted checkpoint layout.
 
-    Accepted: a dict with `state_dict` (ours, DLE Tacotron2/WaveGlow/FastPitch, NVIDIA/tacotron2; its `config`
-    if present is returned separately, every other key lands in `meta`), NVIDIA/waveglow's `{'model': module}`
-    (its `state_dict()` is taken), and a bare state dict. `source` names the file in error messages.
+    Accepted: a dict with `state_dict` (ours, DLE Tacotron2/WaveGlow/FastPitch, NVIDIA/tacotron2) or `generator`
+    (DLE HiFi-GAN generator files, jik876/hifi-gan's g_* files), whose `config` if present is returned separately
+    and every other key lands in `meta`; NVIDIA/waveglow's `{'model': module}` (its `state_dict()` is taken); and a
+    bare state dict. `source` names the file in error messages.
     """
     if _is_tensor_dict(obj):
         return obj, None, {}
-    if isinstance(obj, dict) and 'state_dict' in obj:
-        state_dict = obj['state_dict']
+    weights_key = next((key for key in ('state_dict', 'generator') if isinstance(obj, dict) and key in obj), None)
+    if weights_key is not None:
+        state_dict = obj[weights_key]
         if not _is_tensor_dict(state_dict):
-            raise CheckpointError(f"{source}: 'state_dict' is not a non-empty dict of tensors")
-        meta = {k: v for k, v in obj.items() if k not in ('state_dict', 'config')}
+            raise CheckpointError(f"{source}: '{weights_key}' is not a non-empty dict of tensors")
+        meta = {k: v for k, v in obj.items() if k not in (weights_key, 'config')}
         return state_dict, obj.get('config'), meta
+    if isinstance(obj, dict) and {'mpd', 'msd'} <= set(obj):
+        raise CheckpointError(f'{source}: holds only HiFi-GAN discriminators (mpd, msd), no generator: use the '
+                              'hifigan_gen_checkpoint_<epoch>.pt of the same epoch')
     if isinstance(obj, dict) and 'model' in obj:
         if not callable(getattr(obj['model'], 'state_dict', None)):
             raise CheckpointError(f"{source}: 'model' holds a {type(obj['model']).__name__}, not a module")

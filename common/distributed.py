@@ -70,6 +70,11 @@ def _active():
     return dist.is_available() and dist.is_initialized()
 
 
+def world_size():
+    """The number of processes in the group (1 without one)."""
+    return dist.get_world_size() if _active() else 1
+
+
 def all_reduce_sum(tensor):
     """Sum of `tensor` over all processes, as a new tensor (the argument is left unchanged)."""
     total = tensor.detach().clone()

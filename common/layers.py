@@ -1,7 +1,11 @@
-"""Linear and 1-D convolution layers with Xavier initialisation scaled for the nonlinearity that follows.
+"""Linear and 1-D convolution layers with Xavier initialisation scaled for the nonlinearity that follows, and weight
+norm in the form the reference checkpoints store.
 
 The attribute names (`linear_layer`, `conv`) are part of the reference checkpoints' parameter names.
 """
+import warnings
+
+import torch
 from torch import nn
 from torch.nn import functional as F
 
@@ -79,3 +83,16 @@ class ChannelsLastConv1d(nn.Conv1d):
         under fp16 k roundings instead of one). Channels-last in and out, as transposed views."""
         return F.conv1d(x.transpose(1, 2), self.weight, self.bias, padding=self.padding,
                         dilation=self.dilation).transpose(1, 2)
+
+
+def weight_normed(module):
+    """Weight norm in the form whose state-dict names (`weight_g`, `weight_v`) the reference checkpoints use.
+
+    The parametrize-based replacement that torch recommends would store `parametrizations.weight.original0/1`,
+    so the older hook-based function is kept and its deprecation notice silenced here. The weight it computes at
+    once is computed without gradient (every forward computes it again), so that the module can be deep-copied
+    until its first forward with gradients.
+    """
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter('ignore', FutureWarning)
+        return nn.utils.weight_norm(module, name='weight')

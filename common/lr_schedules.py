@@ -7,6 +7,9 @@ Tacotron 2 and WaveGlow (DLE): step annealing by epoch. p counts the `anneal_ste
 FastPitch 1.0: linear warm-up, then inverse square-root decay, with steps counted from 1:
 scale = step / warmup_steps ** 1.5 while step <= warmup_steps, step ** -0.5 after, and 1 when warmup_steps is 0.
 The two branches meet at step = warmup_steps, where lr peaks at base_lr / sqrt(warmup_steps).
+
+HiFi-GAN: exponential decay by epoch, base_lr * gamma ** epoch (epoch 0-based), as torch's ExponentialLR stepped
+once after every epoch; gamma 1 keeps the base rate.
 """
 
 
@@ -26,3 +29,7 @@ def warmup_inverse_sqrt(base_lr, step, warmup_steps):
     if step <= warmup_steps:
         return base_lr * step / warmup_steps ** 1.5
     return base_lr * step ** -0.5
+
+
+def exponential_decay(base_lr, epoch, gamma):
+    return base_lr * gamma ** epoch

@@ -1,6 +1,7 @@
 """The one way a training run gets its model and state: fresh from the flags, warm-started from any accepted
-checkpoint (--checkpoint-path: weights, and the optimizer state when it fits), or resumed exactly from one of its
-own checkpoints (--resume-from-last). The file is read once."""
+checkpoint (--checkpoint-path: weights, and of the file's other entries, such as optimizer states or a GAN's
+discriminators, what fits the training step), or resumed exactly from one of its own checkpoints
+(--resume-from-last). The file is read once."""
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -49,8 +50,16 @@ def _warm_start(args, spec, known_specs, log):
     checkpoint = load_checkpoint(path, allow_pickle=args.allow_pickle)
     model, config = model_from_checkpoint(spec, checkpoint, path, known_specs)
     log(f'warm start from {path} (its model config; the model flags are not used)')
-    has_optimizer = isinstance(checkpoint, dict) and isinstance(checkpoint.get('optimizer'), dict)
-    return Restored(model, config, {'optimizer': checkpoint['optimizer']} if has_optimizer else {}, source=Path(path))
+    return Restored(model, config, _training_entries(checkpoint), source=Path(path))
+
+
+def _training_entries(checkpoint):
+    """What a warm start offers the training step besides the model: the file's other entries (optimizer and
+    scaler states, a GAN's discriminators); the step takes those that fit."""
+    if not isinstance(checkpoint, dict):
+        return {}
+    return {key: value for key, value in checkpoint.items()
+            if key not in ('state_dict', 'generator', 'config', 'model') and not torch.is_tensor(value)}
 
 
 def _resume(args, spec, path, rank, world_size, log):

@@ -21,6 +21,13 @@ def dynamic_range_decompression(x, C=1):
     return torch.exp(x) / C
 
 
+def slaney_mel_basis(sampling_rate, filter_length, n_mel_channels, mel_fmin, mel_fmax):
+    """librosa's Slaney-normalised mel filters (n_mel_channels, filter_length // 2 + 1) as float32; mel_fmax None
+    means the Nyquist frequency."""
+    return torch.from_numpy(librosa.filters.mel(sr=sampling_rate, n_fft=filter_length, n_mels=n_mel_channels,
+                                                fmin=mel_fmin, fmax=mel_fmax)).float()
+
+
 class STFT(nn.Module):
     def __init__(self, filter_length=1024, hop_length=256, win_length=1024, window='hann'):
         super().__init__()
@@ -77,8 +84,7 @@ class TacotronSTFT(nn.Module):
         self.n_mel_channels = n_mel_channels
         self.sampling_rate = sampling_rate
         self.stft_fn = STFT(filter_length, hop_length, win_length)
-        mel_basis = torch.from_numpy(librosa.filters.mel(sr=sampling_rate, n_fft=filter_length, n_mels=n_mel_channels,
-                                                         fmin=mel_fmin, fmax=mel_fmax)).float()
+        mel_basis = slaney_mel_basis(sampling_rate, filter_length, n_mel_channels, mel_fmin, mel_fmax)
         self.register_buffer('mel_basis', mel_basis)
         # Least-squares way back from mel bands to linear frequency bins (Griffin-Lim only).
         self.register_buffer('mel_basis_pinv', torch.linalg.pinv(mel_basis), persistent=False)

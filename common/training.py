@@ -19,9 +19,9 @@ from torch.nn.parallel import DistributedDataParallel
 
 from common import distributed
 from common.lamb import Lamb
-from common.lr_schedules import anneal_lr, warmup_inverse_sqrt
+from common.lr_schedules import anneal_lr, exponential_decay, warmup_inverse_sqrt
 
-OPTIMIZERS = ('adam', 'lamb')
+OPTIMIZERS = ('adam', 'adamw', 'lamb')
 
 
 class TrainingError(ValueError):
@@ -37,6 +37,9 @@ def build_optimizer(name, parameters, learning_rate, weight_decay, betas, eps):
         # fused: one kernel updates every tensor (CPU and CUDA) instead of a Python loop over them; same update rule
         return torch.optim.Adam(parameters, lr=learning_rate, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                 fused=True)
+    if name == 'adamw':  # decoupled weight decay
+        return torch.optim.AdamW(parameters, lr=learning_rate, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                 fused=True)
     if name == 'lamb':
         return Lamb(parameters, lr=learning_rate, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
     raise TrainingError(f'--optimizer {name!r}: choose one of {", ".join(OPTIMIZERS)}')
@@ -44,11 +47,13 @@ def build_optimizer(name, parameters, learning_rate, weight_decay, betas, eps):
 
 def learning_rate_at(args, epoch, step):
     """The reference schedules: with --warmup-steps (FastPitch) a per-step warm-up and inverse square-root decay,
-    otherwise (Tacotron 2, WaveGlow) annealing by epoch at --anneal-steps. `epoch` counts from 1, `step` is the
-    optimizer step about to be taken (from 1); anneal steps compare with the 0-based epoch, as the reference does."""
+    otherwise annealing by epoch at --anneal-steps (Tacotron 2, WaveGlow) and a decay by --lr-decay after every
+    epoch (HiFi-GAN; 1: none). `epoch` counts from 1, `step` is the optimizer step about to be taken (from 1); anneal
+    steps compare with the 0-based epoch, as the reference does."""
     if args.warmup_steps > 0:
         return warmup_inverse_sqrt(args.learning_rate, step, args.warmup_steps)
-    return anneal_lr(args.learning_rate, epoch - 1, args.anneal_steps, args.anneal_factor)
+    annealed = anneal_lr(args.learning_rate, epoch - 1, args.anneal_steps, args.anneal_factor)
+    return exponential_decay(annealed, epoch - 1, args.lr_decay)
 
 
 def split_loss_output(output):

@@ -120,4 +120,4 @@ def test_every_model_has_its_data_functions():
         for function in (spec.get_dataset, spec.get_collate_fn, spec.batch_to_device):
             assert function.__module__ == f'{name.lower()}.data_function', (name, function)
     with pytest.raises(ValueError, match='unknown model'):
-        models.model_spec('HiFiGAN')
+        models.model_spec('MelGAN')

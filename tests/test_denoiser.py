@@ -1,4 +1,5 @@
-"""The WaveGlow denoiser removes the vocoder's own bias noise from speech and leaves the speech alone."""
+"""The denoiser (common/denoiser.py, here WaveGlow's) removes the vocoder's own bias noise from speech and leaves the
+speech alone."""
 import math
 import os
 import subprocess
@@ -10,7 +11,7 @@ import pytest
 import torch
 
 from tests.test_waveglow_model import TINY_CONFIG, tiny_waveglow
-from waveglow.denoiser import Denoiser
+from waveglow.synthesis import waveglow_denoiser
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLING_RATE = 22050
@@ -51,7 +52,7 @@ def _energy(audio):
 
 
 def test_bias_spectrum_comes_from_the_vocoder_on_silence(vocoder):
-    denoiser = Denoiser(vocoder)
+    denoiser = waveglow_denoiser(vocoder)
     assert denoiser.bias_spec.shape == (1, 513, 1)
     silence = torch.zeros(1, TINY_CONFIG['n_mel_channels'], 88)  # the mel size is the vocoder's (4 here)
     magnitude, _ = denoiser.stft.transform(vocoder.infer(silence, sigma=0.0))
@@ -61,7 +62,7 @@ def test_bias_spectrum_comes_from_the_vocoder_on_silence(vocoder):
 
 
 def test_denoiser_removes_the_hum_and_keeps_the_speech(vocoder, speech):
-    denoiser = Denoiser(vocoder)
+    denoiser = waveglow_denoiser(vocoder)
     bias = denoiser.bias_spec[0, :, 0]
     # The hum: a steady tone at the strongest non-DC frequency bin of the bias spectrum, at 30% of the speech's
     # RMS, starting at a crest (a Hann-windowed bin-centred tone of amplitude a has STFT magnitude 256 a there).
@@ -83,12 +84,12 @@ def test_denoiser_removes_the_hum_and_keeps_the_speech(vocoder, speech):
 
 
 def test_zero_strength_gives_the_input_back(vocoder, speech):
-    denoised = Denoiser(vocoder)(speech[None], strength=0.0)[0]
+    denoised = waveglow_denoiser(vocoder)(speech[None], strength=0.0)[0]
     torch.testing.assert_close(denoised, speech, atol=1e-4, rtol=0)
 
 
 def test_normal_mode_and_bad_mode(vocoder):
     torch.manual_seed(0)
-    assert Denoiser(vocoder, mode='normal').bias_spec.shape == (1, 513, 1)
+    assert waveglow_denoiser(vocoder, mode='normal').bias_spec.shape == (1, 513, 1)
     with pytest.raises(ValueError, match="mode must be 'zeros' or 'normal'"):
-        Denoiser(vocoder, mode='uniform')
+        waveglow_denoiser(vocoder, mode='uniform')

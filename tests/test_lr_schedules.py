@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from common.lr_schedules import anneal_lr, warmup_inverse_sqrt
+from common.lr_schedules import anneal_lr, exponential_decay, warmup_inverse_sqrt
 
 
 @pytest.mark.parametrize('epoch, multiplier', [
@@ -47,3 +47,9 @@ def test_no_warmup_keeps_the_base_rate():
 def test_invalid_step_or_warmup_is_named(step, warmup):
     with pytest.raises(ValueError, match=f'got step {step}, warmup_steps {warmup}'):
         warmup_inverse_sqrt(0.1, step, warmup)
+
+
+def test_exponential_decay_multiplies_once_per_epoch():
+    assert exponential_decay(3e-4, 0, 0.9998) == 3e-4
+    assert exponential_decay(3e-4, 2, 0.9998) == pytest.approx(3e-4 * 0.9998 * 0.9998)
+    assert exponential_decay(0.1, 1000, 1.0) == 0.1  # gamma 1: no decay

@@ -21,6 +21,11 @@ TINY_FLAGS = {
                   '--out-fft-n-layers', '2', '--out-fft-n-heads', '1', '--out-fft-d-head', '16',
                   '--out-fft-conv1d-filter-size', '64', '--out-fft-output-size', '32',
                   '--dur-predictor-filter-size', '16', '--pitch-predictor-filter-size', '16'],
+    # V3's layout (resblock 2) at 32 channels, two kernels and two periods, discriminators 1/32 as wide
+    'HiFiGAN': ['--resblock', '2', '--upsample-rates', '8', '8', '4', '--upsample-kernel-sizes', '16', '16', '8',
+                '--upsample-initial-channel', '32', '--resblock-kernel-sizes', '3', '5',
+                '--resblock-dilation-sizes', '1,2', '2,6', '--mpd-periods', '2', '3',
+                '--discriminator-channel-divisor', '32', '--segment-size', '2048'],
 }
 
 

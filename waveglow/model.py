@@ -8,29 +8,16 @@ network (`WN`) fed with half of the channels and the upsampled mel spectrogram. 
 Parameter names and their order match NVIDIA DeepLearningExamples' checkpoints, weight-normed (`weight_g`,
 `weight_v`) for training and folded (`weight`) after `WaveGlow.remove_weightnorm`.
 """
-import warnings
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from common.layers import ChannelsLastConv1d
+from common.layers import ChannelsLastConv1d, weight_normed
 
 # The mel-to-audio upsampler of the reference: one transposed convolution spanning 4 hops of 256 samples.
 UPSAMPLE_KERNEL = 1024
 UPSAMPLE_STRIDE = 256
 WN_CONFIG_KEYS = ('n_layers', 'kernel_size', 'n_channels')
-
-
-def _weight_normed(conv):
-    """Weight norm in the form whose state-dict names (`weight_g`, `weight_v`) the checkpoints use.
-
-    The parametrize-based replacement that torch recommends would store `parametrizations.weight.original0/1`,
-    so the older hook-based function is kept and its deprecation notice silenced here.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', FutureWarning)
-        return nn.utils.weight_norm(conv, name='weight')
 
 
 def _fold_weight_norm(conv):
@@ -91,13 +78,13 @@ class WN(nn.Module):
         self.cond_layers = nn.ModuleList()
         for i in range(n_layers):
             dilation = 2 ** i
-            self.in_layers.append(_weight_normed(ChannelsLastConv1d(
+            self.in_layers.append(weight_normed(ChannelsLastConv1d(
                 n_channels, 2 * n_channels, kernel_size, padding=dilation * (kernel_size - 1) // 2, dilation=dilation)))
             # The last layer feeds only the skip sum, the others also the residual path.
             res_skip_channels = 2 * n_channels if i < n_layers - 1 else n_channels
-            self.res_skip_layers.append(_weight_normed(ChannelsLastConv1d(n_channels, res_skip_channels)))
-            self.cond_layers.append(_weight_normed(ChannelsLastConv1d(n_cond_channels, 2 * n_channels)))
-        self.start = _weight_normed(ChannelsLastConv1d(n_in_channels, n_channels))
+            self.res_skip_layers.append(weight_normed(ChannelsLastConv1d(n_channels, res_skip_channels)))
+            self.cond_layers.append(weight_normed(ChannelsLastConv1d(n_cond_channels, 2 * n_channels)))
+        self.start = weight_normed(ChannelsLastConv1d(n_in_channels, n_channels))
         # Zero output at initialisation: every coupling layer starts as the identity.
         self.end = ChannelsLastConv1d(n_channels, 2 * n_in_channels)
         nn.init.zeros_(self.end.weight)

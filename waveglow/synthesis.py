@@ -3,11 +3,18 @@ import sys
 
 from common.audio import load_wav
 from common.data_args import stft_kwargs
+from common.denoiser import Denoiser
 from common.filelist import read_filelist
 from common.stft import TacotronSTFT
 
-from .denoiser import Denoiser
 from .model import UPSAMPLE_STRIDE
+
+
+def waveglow_denoiser(model, **kwargs):
+    """The denoiser of this WaveGlow (common/denoiser.py): its bias is what it makes of silence at sigma 0."""
+    reference = model.upsample.weight
+    return Denoiser(lambda mel: model.infer(mel, sigma=0.0), model.n_mel_channels, reference.dtype,
+                    reference.device, **kwargs)
 
 
 class WaveGlowVocoder:
@@ -18,7 +25,7 @@ class WaveGlowVocoder:
         self.n_mel_channels = model.n_mel_channels
         self.sigma = args.sigma_infer
         self.strength = args.denoising_strength
-        self.denoiser = Denoiser(model) if self.strength > 0 else None
+        self.denoiser = waveglow_denoiser(model) if self.strength > 0 else None
         channels = model.WN[0].n_channels
         if args.wn_channels is not None and args.wn_channels != channels:
             print(f'warning: --wn-channels {args.wn_channels} ignored: the WaveGlow in {args.waveglow} has {channels}',

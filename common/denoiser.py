@@ -1,4 +1,4 @@
-"""Removes the vocoder's own steady "bias" noise from its output by spectral subtraction.
+"""Removes a vocoder's own steady "bias" noise from its output by spectral subtraction (WaveGlow, HiFi-GAN).
 
 A vocoder fed an empty (all-zero) mel spectrogram does not stay silent: what it produces is a stationary noise
 pattern that also sits under real speech. Its magnitude spectrum, scaled by `strength`, is subtracted from every
@@ -13,20 +13,22 @@ BIAS_MEL_FRAMES = 88  # length of the silent mel used to measure the bias (only 
 
 
 class Denoiser(nn.Module):
-    def __init__(self, waveglow, filter_length=1024, n_overlap=4, win_length=1024, mode='zeros'):
+    def __init__(self, vocode, n_mel_channels, dtype=torch.float32, device=None, filter_length=1024, n_overlap=4,
+                 win_length=1024, mode='zeros'):
+        """`vocode`: mel (1, n_mel_channels, frames) of `dtype` on `device` -> audio (1, samples), deterministic
+        (WaveGlow at sigma 0). The bias is measured on an all-zero mel, or ('normal') on standard normal noise."""
         super().__init__()
-        reference = waveglow.upsample.weight
-        shape = (1, waveglow.n_mel_channels, BIAS_MEL_FRAMES)
+        shape = (1, n_mel_channels, BIAS_MEL_FRAMES)
         if mode == 'zeros':
-            mel = torch.zeros(shape, dtype=reference.dtype, device=reference.device)
+            mel = torch.zeros(shape, dtype=dtype, device=device)
         elif mode == 'normal':
-            mel = torch.randn(shape, device=reference.device).to(reference.dtype)
+            mel = torch.randn(shape, device=device).to(dtype)
         else:
             raise ValueError(f"Denoiser mode must be 'zeros' or 'normal', got {mode!r}")
         self.stft = STFT(filter_length=filter_length, hop_length=filter_length // n_overlap,
-                         win_length=win_length).to(reference.device)
+                         win_length=win_length).to(device)
         with torch.no_grad():
-            bias_audio = waveglow.infer(mel, sigma=0.0).float()
+            bias_audio = vocode(mel).float()
             bias_magnitude, _ = self.stft.transform(bias_audio)
         self.register_buffer('bias_spec', bias_magnitude[:, :, :1])
 
