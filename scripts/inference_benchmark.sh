@@ -4,9 +4,11 @@
 # RESULTS_DIR, and all cases end up side by side in RESULTS_DIR/latency_table.md.
 #
 #   FASTPITCH=... WAVEGLOW=... scripts/inference_benchmark.sh
+#   FASTPITCH=... HIFIGAN=... scripts/inference_benchmark.sh
 #
 # Environment (defaults in brackets): FASTPITCH [output/checkpoint_FastPitch_last.pt] or TACOTRON2 (wins when
-# set), WAVEGLOW [output/checkpoint_WaveGlow_last.pt; set but empty: Griffin-Lim], PHRASES
+# set), HIFIGAN (the vocoder when set) or WAVEGLOW [output/checkpoint_WaveGlow_last.pt; set but empty:
+# Griffin-Lim], PHRASES
 # [phrases/benchmark_8_128.tsv], BS_SEQUENCE ["1 4 8"], PRECISIONS ["fp16 fp32"; fp16 means --amp, which is
 # bfloat16 on the CPU; int8 quantizes every model given, CPU only], REPEATS [100 passes over the phrases], DEVICE
 # [cuda where torch sees a GPU, else cpu], TORCHSCRIPT [false], RESULTS_DIR [output/latency]. Extra arguments go
@@ -32,7 +34,9 @@ else
     generator=(--fastpitch "$FASTPITCH"); name=fastpitch
 fi
 int8_models=("$name")
-if [[ -n "$WAVEGLOW" ]]; then
+if [[ -n "${HIFIGAN:-}" ]]; then
+    vocoder=(--hifigan "$HIFIGAN"); name+=_hifigan; int8_models+=(hifigan)
+elif [[ -n "$WAVEGLOW" ]]; then
     vocoder=(--waveglow "$WAVEGLOW"); name+=_waveglow; int8_models+=(waveglow)
 else
     vocoder=(); name+=_griffinlim

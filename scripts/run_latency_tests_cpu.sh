@@ -2,6 +2,7 @@
 # CPU latency of Tacotron 2 + WaveGlow: batch size 1, FP32, one 128-character sentence (phrases/phrase_1_128.txt),
 # a few repeats (the CPU is slow), tables in RESULTS_DIR (default output/latency). Checkpoints by environment:
 #   TACOTRON2=... WAVEGLOW=... scripts/run_latency_tests_cpu.sh
+#   TACOTRON2= FASTPITCH=... HIFIGAN=... scripts/run_latency_tests_cpu.sh
 # Any variable of scripts/inference_benchmark.sh may be set as well (FASTPITCH instead of TACOTRON2 with
 # TACOTRON2= left empty, BS_SEQUENCE, PRECISIONS="fp32 int8" for dynamic int8 too, ...).
 set -euo pipefail
