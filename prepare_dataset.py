@@ -4,6 +4,8 @@
         --extract-mels --extract-durations --extract-pitch [--durations-from espeak|tacotron2 --tacotron2-checkpoint C]
     python prepare_dataset.py --dataset-path D --wav-text-filelist F [F ...] \\
         --extract-mels --extract-frame-pitch          # FastPitch 1.1: it learns its own durations
+    python prepare_dataset.py --dataset-path D --wav-text-filelist F [F ...] \\
+        --teacher-mels-from fastpitch|tacotron2 --fastpitch-checkpoint C   # mels for HiFi-GAN --fine-tuning
 
 F holds `wavs/ID.wav|text[|speaker]` lines, paths relative to D. Per clip it writes
     D/mels/ID.pt         float32 (n_mel, frames), TacotronSTFT log-mel; frames = samples // hop + 1
@@ -24,6 +26,18 @@ and per filelist F with stem S
         stems
     D/skipped__S.txt             with --skip-bad: the lines left out and why
 
+--teacher-mels-from NAME runs a trained mel generator (--NAME-checkpoint) over its own training data, teacher-forced
+(Tacotron 2 on the mel filelist, FastPitch 1.0 with the saved durations and pitch, 1.1 with its own aligner and the
+per-frame pitch: each reads the derived filelist it trains on, so that one must exist or be made in the same run),
+in batches of --batch-size on the GPU when there is one, with the data flags the checkpoint was trained with (its
+train_setup; without one, the model's flag defaults and this script's audio and text flags), and writes
+    D/mels_NAME/ID.pt    float32 (n_mel, frames), the generator's mel for the clip, the frames of D/mels/ID.pt
+and next to F the HiFi-GAN --fine-tuning filelist (`wavs/ID.wav|mels_NAME/ID.pt|text`), named by replacing
+`audio_text` with `audio_NAME_mel_text` (ljs_audio_fastpitch_mel_text_train_filelist.txt) or by appending
+`_audio_NAME_mel`. Batches are formed from every clip of the filelists, whatever exists, so a resumed run computes
+the same batches. Padding to a batch's longest clip changes a clip's mel a little, as it does in training;
+--batch-size 1 gives each clip's mel as the model makes it for that clip alone.
+
 Every line is checked before any work starts (files, sample rate, channels, length, transcript, timings, saved
 durations); a problem stops the run with `filelist:line: problem`, or with --skip-bad the line is left out of the
 outputs and listed in the report. Files that exist are kept (a rerun resumes); each file is written under a
@@ -36,17 +50,21 @@ import sys
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Optional
 
 import soundfile as sf
 import torch
 from tqdm import tqdm
 
 import models
+from common import model_loading
 from common.audio import load_wav
-from common.cli import ArgumentParser
+from common.checkpoint import load_checkpoint
+from common.cli import ArgumentParser, positive_int
 from common.data_args import add_audio_args, add_text_args, stft_kwargs
 from common.fileio import load_tensor, torch_save_atomic, write_text_atomic
-from common.filelist import FilelistError, entry_text_ids, load_entry_tensor, read_filelist, write_filelist
+from common.filelist import (FilelistEntry, FilelistError, entry_text_ids, load_entry_tensor, read_filelist,
+                             write_filelist)
 from common.model_spec import ModelSpec
 from common.stft import TacotronSTFT, mel_from_audio
 from common.text import text_to_sequence
@@ -57,6 +75,9 @@ OUTPUT_KINDS = ('mels', 'durations', 'pitch_char', 'pitch')
 # the filelists written beside each input filelist: {kind of filelist: the per-clip files of its rows}
 DERIVED_FILELISTS = {'mel_text': ('mels',), 'mel_dur_pitch_text': ('mels', 'durations', 'pitch_char'),
                      'mel_pitch_text': ('mels', 'pitch')}
+# the flag that writes each per-clip kind
+EXTRACT_FLAGS = {'mels': '--extract-mels', 'durations': '--extract-durations', 'pitch_char': '--extract-pitch',
+                 'pitch': '--extract-frame-pitch'}
 # the pitch statistics written per filelist: {per-clip kind: statistics file prefix}
 PITCH_STATS = {'pitch_char': 'pitch_char_stats', 'pitch': 'pitch_stats'}
 TIMINGS_DIR = 'timings'
@@ -70,6 +91,11 @@ class PrepareError(ValueError):
 def aligning_specs():
     """{name: spec} of the models whose teacher-forced attention can give durations (--durations-from NAME)."""
     return {spec.cli_name: spec for spec in models.MODELS.values() if spec.teacher_forced_alignment is not None}
+
+
+def teacher_specs():
+    """{name: spec} of the generators whose teacher-forced mels can be written (--teacher-mels-from NAME)."""
+    return {spec.cli_name: spec for spec in models.MODELS.values() if spec.teacher_forcing is not None}
 
 
 @dataclass(frozen=True)
@@ -105,6 +131,11 @@ class Settings:
     def mel_stft(self):
         """The STFT that makes this corpus's mels."""
         return TacotronSTFT(**self.stft)
+
+    def extracts(self, kind):
+        """Whether this run writes the per-clip files of `kind` (one of OUTPUT_KINDS)."""
+        return {'mels': self.extract_mels, 'durations': self.extract_durations, 'pitch_char': self.extract_pitch,
+                'pitch': self.extract_frame_pitch}[kind]
 
 
 def settings_from_args(args):
@@ -348,6 +379,199 @@ def run_phases(clips, aligner, workers, skip_bad):
     return failed
 
 
+# ---------------------------------------------------------------- teacher-forced mels (a generator, in this process)
+
+@dataclass(frozen=True)
+class Teacher:
+    """A trained generator whose teacher-forced mels a vocoder is fine-tuned on, with the flags it was trained with
+    (None for a checkpoint that stores none, e.g. NVIDIA's)."""
+    spec: ModelSpec
+    model: torch.nn.Module
+    train_setup: Optional[dict]
+
+    @property
+    def device(self):
+        return next(self.model.parameters()).device
+
+    @property
+    def training_filelist(self):
+        """The kind of derived filelist it trains on (a DERIVED_FILELISTS key)."""
+        return self.spec.teacher_forcing.training_filelist(self.model)
+
+    @property
+    def output_kind(self):
+        return f'mels_{self.spec.cli_name}'
+
+    @property
+    def fine_tuning_filelist(self):
+        return f'audio_{self.spec.cli_name}_mel_text'
+
+
+@dataclass(frozen=True)
+class TeacherItem:
+    entry: FilelistEntry  # the clip's line of the derived filelist
+    dataset: object       # the generator's training dataset of that filelist
+    index: int            # the line's item in it
+
+
+def load_teacher(name, path, device, allow_pickle=False):
+    spec = teacher_specs()[name]
+    checkpoint = load_checkpoint(path, allow_pickle=allow_pickle)
+    model, _ = models.model_from_checkpoint(spec.name, checkpoint, path)
+    train_setup = checkpoint.get('train_setup') if isinstance(checkpoint, dict) else None
+    return Teacher(spec, model_loading.ready_for_inference(spec, model, device), train_setup)
+
+
+def check_teacher(teacher, args, settings):
+    """Before any work: the generator makes this corpus's mels, and each filelist's derived filelist that it trains
+    on exists or is made by this run."""
+    name = teacher.spec.name
+    if teacher.model.n_mel_channels != args.n_mel_channels:
+        raise PrepareError(f'the {name} model makes {teacher.model.n_mel_channels} mel channels, '
+                           f'--n-mel-channels is {args.n_mel_channels}')
+    trained = teacher.train_setup or {}
+    for key, value in settings.stft.items():
+        if key in trained and trained[key] != value:
+            raise PrepareError(f'the {name} checkpoint was trained on mels of --{key.replace("_", "-")} '
+                               f'{trained[key]}, this corpus\'s have {value}')
+    kinds = DERIVED_FILELISTS[teacher.training_filelist]
+    if all(settings.extracts(kind) for kind in kinds):
+        return
+    for filelist in args.wav_text_filelist:
+        path = derived_filelist_path(filelist, teacher.training_filelist)
+        if not path.is_file():
+            flags = ' '.join(EXTRACT_FLAGS[kind] for kind in kinds)
+            raise PrepareError(f'{path}: no such filelist, and the {name} checkpoint trains on it: run '
+                               f'prepare_dataset.py {flags} on {filelist} first')
+
+
+def teacher_data_args(teacher, args):
+    """The flags the generator's get_dataset and collate read: its flag defaults, under this script's audio and text
+    flags, under those it was trained with; this corpus's folder; then its spec's settings for its filelist."""
+    parser = add_text_args(add_audio_args(argparse.ArgumentParser(add_help=False)))
+    here = {key: getattr(args, key) for key in vars(parser.parse_args([]))}
+    defaults = vars(teacher.spec.add_model_args(parser).parse_args([]))
+    trained = {key: value for key, value in (teacher.train_setup or {}).items() if key in defaults}
+    data_args = argparse.Namespace(**{**defaults, **here, **trained, 'dataset_path': args.dataset_path})
+    return teacher.spec.teacher_forcing.data_args(teacher.model, data_args)
+
+
+def teacher_items(teacher, data_args, good, skip_bad, problems):
+    """{clip id: TeacherItem} of the filelists' clips, read through the generator's own training data on the
+    derived filelists; a clip missing from its derived filelist (its files were never made) stops the run, or with
+    skip_bad goes to `problems`."""
+    kind = teacher.training_filelist
+    items = {}
+    for filelist, entries in good.items():
+        path = derived_filelist_path(filelist, kind)
+        dataset = teacher.spec.get_dataset(data_args, path)
+        lines = read_filelist(path, n_path_columns=len(DERIVED_FILELISTS[kind]))
+        indices = {line.clip_id: index for index, line in enumerate(lines)}  # the dataset's items are its lines
+        for entry in entries:
+            if entry.clip_id not in indices:
+                flags = ' '.join(EXTRACT_FLAGS[k] for k in DERIVED_FILELISTS[kind])
+                problem = f'not in {path}: run prepare_dataset.py {flags} for it first'
+                if not skip_bad:
+                    raise entry.error(problem)
+                problems[entry.clip_id] = problem
+            elif entry.clip_id not in items:
+                index = indices[entry.clip_id]
+                items[entry.clip_id] = TeacherItem(lines[index], dataset, index)
+    return items
+
+
+def batches_of_distinct_lengths(lengths, batch_size):
+    """The clips of {clip id: mel frames} in batches of at most batch_size, similar lengths together, no two of one
+    length: collating may reorder a batch (by text length), and the frame counts tell its outputs apart."""
+    batches, open_batches = [], []
+    for clip_id in sorted(lengths, key=lengths.get):  # ascending: a batch's last clip is its longest
+        batch = next((batch for batch in open_batches if lengths[batch[-1]] != lengths[clip_id]), None)
+        if batch is None:
+            batch = []
+            open_batches.append(batch)
+        batch.append(clip_id)
+        if len(batch) == batch_size:
+            open_batches.remove(batch)
+            batches.append(batch)
+    return batches + open_batches
+
+
+def load_items(clip_ids, items, skip_bad, problems):
+    """[(clip id, dataset item)]; each item is drawn under one fixed seed, so that a pipeline that draws (1.1's
+    --p-arpabet below 1) gives a clip the same item in every run."""
+    loaded = []
+    with torch.random.fork_rng(devices=[]):
+        for clip_id in clip_ids:
+            torch.manual_seed(0)
+            item = items[clip_id]
+            try:
+                loaded.append((clip_id, item.dataset[item.index]))
+            except ValueError as error:  # FilelistError, TensorFileError: a problem of this clip
+                if not skip_bad:
+                    raise
+                problems[clip_id] = str(error)
+    return loaded
+
+
+def teacher_forced_batch(teacher, collate, loaded, lengths):
+    """{clip id: float32 (n_mel, frames) on the CPU} of one batch, matched to its clips by frame count."""
+    x, _, _ = teacher.spec.batch_to_device(collate([item for _, item in loaded]), teacher.device)
+    with torch.no_grad():
+        mels = teacher.spec.teacher_forcing.mels(teacher.model, x)
+    by_length = {mel.size(1): mel for mel in mels}
+    expected = sorted(lengths[clip_id] for clip_id, _ in loaded)
+    if sorted(mel.size(1) for mel in mels) != expected:
+        raise PrepareError(f'{teacher.spec.name}: teacher-forced mels of {sorted(by_length)} frames for recorded '
+                           f'mels of {expected}')
+    # a clone owns just its frames: torch.save of a view would store the whole batch
+    return {clip_id: by_length[lengths[clip_id]].to('cpu', torch.float32).clone(memory_format=torch.contiguous_format)
+            for clip_id, _ in loaded}
+
+
+def write_teacher_mels(teacher, args, good):
+    """Write D/mels_NAME/ID.pt of every clip of the filelists that lacks it -> {clip id: problem} (with --skip-bad;
+    otherwise the first problem stops the run). The batches are formed from every clip, so a resumed run computes
+    each missing file in the batch an uninterrupted one would have."""
+    problems = {}
+    data_args = teacher_data_args(teacher, args)
+    items = teacher_items(teacher, data_args, good, args.skip_bad, problems)
+
+    def missing(clip_id):
+        return not output_path(args.dataset_path, teacher.output_kind, clip_id).is_file()
+    if not any(map(missing, items)):
+        return problems
+    lengths = {}
+    for clip_id, item in items.items():
+        try:
+            lengths[clip_id] = load_entry_tensor(item.entry, Path(args.dataset_path) / item.entry.paths[0],
+                                                 'mel').size(1)
+        except FilelistError as error:
+            if not args.skip_bad:
+                raise
+            problems[clip_id] = str(error)
+    batches = [batch for batch in batches_of_distinct_lengths(lengths, args.batch_size) if any(map(missing, batch))]
+    collate = teacher.spec.get_collate_fn(data_args)
+    for batch in tqdm(batches, unit='batch', desc=f'{teacher.spec.name} mels', file=sys.stderr):
+        loaded = load_items(batch, items, args.skip_bad, problems)
+        if loaded:
+            for clip_id, mel in teacher_forced_batch(teacher, collate, loaded, lengths).items():
+                if missing(clip_id):
+                    torch_save_atomic(mel, output_path(args.dataset_path, teacher.output_kind, clip_id))
+    return problems
+
+
+def write_fine_tuning_filelist(teacher, filelist, entries, dataset_path):
+    """HiFi-GAN's --fine-tuning filelist (wavs/ID.wav|mels_NAME/ID.pt|text) beside `filelist`, when every entry has
+    its mel -> its path, or None."""
+    kind = teacher.output_kind
+    if not entries or not all(output_path(dataset_path, kind, entry.clip_id).is_file() for entry in entries):
+        return None
+    path = derived_filelist_path(filelist, teacher.fine_tuning_filelist)
+    write_filelist(path, [[entry.paths[0], f'{kind}/{entry.clip_id}.pt', entry.text]
+                          + ([] if entry.speaker is None else [entry.speaker]) for entry in entries])
+    return path
+
+
 # ---------------------------------------------------------------- outputs per filelist
 
 def write_outputs(filelist, entries, settings):
@@ -378,9 +602,22 @@ def write_report(path, problems):
     write_text_atomic(path, ''.join(f'{problem}\n' for problem in problems))
 
 
-def prepare(args, aligner=None):
-    """Run the whole preprocessing for parsed flags; `aligner` gives the durations unless they come from eSpeak
-    (the CLI loads it from --NAME-checkpoint). Returns the paths of the files written per filelist."""
+def extract(good, settings, aligner, args):
+    """Write the per-clip outputs of every good entry -> {clip id: problem} of the clips left out (--skip-bad)."""
+    clips = {}
+    for entries in good.values():
+        for entry in entries:
+            clips.setdefault(entry.clip_id, Clip(entry.location, entry.clip_id, entry.paths[0], entry.text))
+    _worker.update(settings=settings, stft=settings.mel_stft(), aligner=aligner)
+    if settings.extract_pitch or settings.extract_frame_pitch:
+        compile_pitch_tracker(settings)
+    return run_phases(list(clips.values()), aligner, args.workers, args.skip_bad)
+
+
+def prepare(args, aligner=None, teacher=None):
+    """Run the whole preprocessing for parsed flags; `aligner` gives the durations unless they come from eSpeak,
+    `teacher` the teacher-forced mels (the CLI loads both from --NAME-checkpoint). Returns the paths of the files
+    written per filelist."""
     settings = settings_from_args(args)
     if args.extract_durations and args.durations_from != ESPEAK and aligner is None:
         raise PrepareError(f'--durations-from {args.durations_from} needs a trained model '
@@ -388,25 +625,32 @@ def prepare(args, aligner=None):
     if aligner is not None and aligner.model.n_mel_channels != args.n_mel_channels:
         raise PrepareError(f'the {aligner.spec.name} model takes {aligner.model.n_mel_channels} mel channels, '
                            f'--n-mel-channels is {args.n_mel_channels}')
+    if args.teacher_mels_from and teacher is None:
+        raise PrepareError(f'--teacher-mels-from {args.teacher_mels_from} needs a trained model '
+                           f'(--{args.teacher_mels_from}-checkpoint)')
+    if teacher is not None:
+        check_teacher(teacher, args, settings)
     good, problems = check_filelists(args.wav_text_filelist, settings, args.skip_bad)
-    clips = {}
-    for entries in good.values():
-        for entry in entries:
-            clips.setdefault(entry.clip_id, Clip(entry.location, entry.clip_id, entry.paths[0], entry.text))
 
-    _worker.update(settings=settings, stft=settings.mel_stft(), aligner=aligner)
-    if settings.extract_pitch or settings.extract_frame_pitch:
-        compile_pitch_tracker(settings)
-    failed = run_phases(list(clips.values()), aligner, args.workers, args.skip_bad)
+    extracting = any(settings.extracts(kind) for kind in OUTPUT_KINDS)
+    failed = extract(good, settings, aligner, args) if extracting else {}
 
-    written = {}
-    for filelist, entries in good.items():
-        skipped = [(error.line_number, str(error)) for error in problems[filelist]]
-        skipped += [(entry.line_number, f'{entry.location}: {failed[entry.clip_id]}') for entry in entries
-                    if entry.clip_id in failed]
-        entries = [entry for entry in entries if entry.clip_id not in failed]
-        written[filelist] = write_outputs(filelist, entries, settings)
-        if args.skip_bad:
+    def kept(entries):
+        return [entry for entry in entries if entry.clip_id not in failed]
+    written = {filelist: write_outputs(filelist, kept(entries), settings) if extracting else []
+               for filelist, entries in good.items()}
+    if teacher is not None:
+        # after the outputs: the derived filelists it reads may be this run's
+        kept_entries = {filelist: kept(entries) for filelist, entries in good.items()}
+        failed.update(write_teacher_mels(teacher, args, kept_entries))
+        for filelist, entries in good.items():
+            path = write_fine_tuning_filelist(teacher, filelist, kept(entries), args.dataset_path)
+            written[filelist] += [path] if path else []
+    if args.skip_bad:
+        for filelist, entries in good.items():
+            skipped = [(error.line_number, str(error)) for error in problems[filelist]]
+            skipped += [(entry.line_number, f'{entry.location}: {failed[entry.clip_id]}') for entry in entries
+                        if entry.clip_id in failed]
             report = report_path(settings.dataset_path, filelist)
             write_report(report, [message for _, message in sorted(skipped)])
             written[filelist].append(report)
@@ -415,6 +659,10 @@ def prepare(args, aligner=None):
 
 def aligner_checkpoint(args):
     return getattr(args, f'{args.durations_from}_checkpoint')
+
+
+def teacher_checkpoint(args):
+    return getattr(args, f'{args.teacher_mels_from}_checkpoint')
 
 
 def parse_args(argv=None):
@@ -432,8 +680,16 @@ def parse_args(argv=None):
     aligners = aligning_specs()
     parser.add_argument('--durations-from', choices=(ESPEAK, *aligners), default=ESPEAK,
                         help='eSpeak timings (timings/ID.json) or the attention of a trained model')
-    for name, spec in aligners.items():
-        parser.add_argument(f'--{name}-checkpoint', help=f'{spec.name} checkpoint for --durations-from {name}')
+    teachers = teacher_specs()
+    parser.add_argument('--teacher-mels-from', choices=tuple(teachers), default=None,
+                        help='Write the teacher-forced mels of this trained generator (mels_NAME/ID.pt) and the '
+                             'HiFi-GAN --fine-tuning filelists (*_audio_NAME_mel_text*)')
+    parser.add_argument('--batch-size', type=positive_int, default=16,
+                        help='Clips per batch of --teacher-mels-from (1: each clip without padding)')
+    for name, spec in {**aligners, **teachers}.items():
+        uses = [f'{flag} {name}' for flag, specs in (('--durations-from', aligners), ('--teacher-mels-from', teachers))
+                if name in specs]
+        parser.add_argument(f'--{name}-checkpoint', help=f'{spec.name} checkpoint for {" or ".join(uses)}')
     parser.add_argument('--allow-pickle', action='store_true',
                         help='Let the checkpoint unpickle Python objects (pickled checkpoints of the original NVIDIA '
                              'repositories); trusted files only')
@@ -446,11 +702,14 @@ def parse_args(argv=None):
     add_audio_args(parser)
     add_text_args(parser)
     args = parser.parse_args(argv)
-    if not (args.extract_mels or args.extract_durations or args.extract_pitch or args.extract_frame_pitch):
-        parser.error('nothing to do: give --extract-mels, --extract-durations, --extract-pitch and/or '
-                     '--extract-frame-pitch')
+    if not (args.extract_mels or args.extract_durations or args.extract_pitch or args.extract_frame_pitch
+            or args.teacher_mels_from):
+        parser.error('nothing to do: give --extract-mels, --extract-durations, --extract-pitch, '
+                     '--extract-frame-pitch and/or --teacher-mels-from')
     if args.extract_durations and args.durations_from != ESPEAK and not aligner_checkpoint(args):
         parser.error(f'--durations-from {args.durations_from} needs --{args.durations_from}-checkpoint')
+    if args.teacher_mels_from and not teacher_checkpoint(args):
+        parser.error(f'--teacher-mels-from {args.teacher_mels_from} needs --{args.teacher_mels_from}-checkpoint')
     if args.workers < 1:
         parser.error(f'--workers must be at least 1, got {args.workers}')
     if not 0 < args.pitch_fmin < args.pitch_fmax:
@@ -460,15 +719,17 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'
     try:
-        aligner = None
+        aligner = teacher = None
         if args.extract_durations and args.durations_from != ESPEAK:
             spec = aligning_specs()[args.durations_from]
-            device = 'cuda' if torch.cuda.is_available() else 'cpu'
             model = models.load_model_from_checkpoint(spec.name, aligner_checkpoint(args), device,
                                                       allow_pickle=args.allow_pickle)
             aligner = Aligner(spec, model)
-        written = prepare(args, aligner)
+        if args.teacher_mels_from:
+            teacher = load_teacher(args.teacher_mels_from, teacher_checkpoint(args), device, args.allow_pickle)
+        written = prepare(args, aligner, teacher)
     except (ValueError, OSError) as error:
         sys.exit(f'error: {error}')
     for filelist, paths in written.items():

@@ -15,7 +15,8 @@ defaults that do nothing special, so a package sets only the ones where it diffe
   inference    prepare_for_inference, add_inference_args + make_synthesizer (a generator's or vocoder's call with
                its own flags), scriptable_parts (--torchscript), quantizable (--int8)
   evaluation   evaluation_pairs
-  data         teacher_forced_alignment (a generator whose attention gives other models their durations)
+  data         teacher_forced_alignment (a generator whose attention gives other models their durations),
+               teacher_forcing (a generator whose teacher-forced mels a vocoder is fine-tuned on)
   benchmarks   benchmark_cases (common/benchmarking.py: what benchmarks/ times and measures of this model)
 Every model instance has an `n_mel_channels` attribute: the mel bands a generator makes or a vocoder takes.
 """
@@ -55,6 +56,19 @@ class Vocoder(Protocol):
 
     def __call__(self, mel: torch.Tensor, autocast) -> torch.Tensor:
         """(B, n_mel, frames) -> float32 audio (B, frames * hop_length); `autocast` is the context for the model."""
+
+
+@dataclass(frozen=True)
+class TeacherForcing:
+    """How prepare_dataset.py --teacher-mels-from NAME runs a trained generator over its own training data, so that a
+    vocoder can be fine-tuned on the mels it makes for each recorded clip (frame-aligned with the audio)."""
+    # (model) -> the kind of prepare_dataset.py's derived filelist the model trains on (a DERIVED_FILELISTS key)
+    training_filelist: Callable
+    # (model, args) -> args: the data flags set so that the spec's get_dataset reads that filelist as training did
+    data_args: Callable
+    # (model, x) -> [(n_mel, frames) per item, in x's order]: the teacher-forced output of a batch as the spec's
+    # batch_to_device gives it, each item cut to its own mel length
+    mels: Callable
 
 
 def _nothing(*_):
@@ -113,6 +127,7 @@ class ModelSpec:
     quantizable: bool = True                          # --int8 applies
     evaluation_pairs: Optional[Callable] = None       # (model, args) -> iterator of (predicted mel, target mel)
     teacher_forced_alignment: Optional[Callable] = None  # (model, text ids (T,), mel (n_mel, F)) -> (F, T)
+    teacher_forcing: Optional[TeacherForcing] = None  # a generator's teacher-forced mels (prepare_dataset.py)
     benchmark_cases: tuple = ()  # SpeedCase, QualityCase, TrainingCase (common/benchmarking.py) for benchmarks/
 
     def __post_init__(self):

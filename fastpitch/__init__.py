@@ -11,7 +11,7 @@ from .loss_function import FastPitch11Loss, FastPitch11TrainingLoss, FastPitchLo
 from .model import FastPitch
 from .model_v11 import FastPitch11
 from .pitch import read_pitch_stats
-from .synthesis import FastPitchGenerator, evaluation_pairs, model_version
+from .synthesis import TEACHER_FORCING, FastPitchGenerator, evaluation_pairs, model_version, require_trained_aligner
 
 # The aligner of 1.1 is used in training only: NVIDIA's inference files may leave it out.
 ALIGNER_PREFIX = 'attention.'
@@ -82,6 +82,7 @@ def load_weights(model, state_dict):
         missing, unexpected = model.load_state_dict(state_dict, strict=False)
         if unexpected or any(not key.startswith(ALIGNER_PREFIX) for key in missing):
             model.load_state_dict(state_dict)  # raises, listing the keys
+        model.aligner_loaded = False
         return
     model.load_state_dict(state_dict)
 
@@ -91,6 +92,7 @@ def teacher_forced_alignment(model, text_ids, mel):
     Tacotron 2 (prepare_dataset.py --durations-from fastpitch)."""
     if not isinstance(model, FastPitch11):
         raise ValueError('a FastPitch 1.0 model has no aligner: durations come from a FastPitch 1.1 checkpoint')
+    require_trained_aligner(model)
     prior = interpolated_prior(mel.size(1), text_ids.numel()).to(mel.device)
     return model.align(text_ids, mel, prior)
 
@@ -107,5 +109,6 @@ SPEC = ModelSpec(
     scriptable_parts=('encoder', 'decoder', 'duration_predictor', 'pitch_predictor'),
     evaluation_pairs=evaluation_pairs,
     teacher_forced_alignment=teacher_forced_alignment,
+    teacher_forcing=TEACHER_FORCING,
     benchmark_cases=BENCHMARK_CASES,
 )

@@ -94,6 +94,8 @@ class FastPitch11(nn.Module):
         self.n_mel_channels = n_mel_channels
         self.proj = nn.Linear(out_fft_output_size, n_mel_channels)
         self.attention = ConvAttention(n_mel_channels, symbols_embedding_dim, ALIGNER_CHANNELS)
+        # False when the weights came from a file without the aligner (NVIDIA's inference files may leave it out)
+        self.aligner_loaded = True
 
     def forward(self, inputs, use_gt_pitch=True, pace=1.0, max_duration=75):
         """Training pass.

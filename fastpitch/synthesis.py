@@ -1,11 +1,16 @@
 """FastPitch (1.0 or 1.1) as inference.py's mel generator, with the pace, pitch and speaker controls and the
-text front end of its version, and as evaluate.py scores it."""
+text front end of its version, as evaluate.py scores it, and its teacher-forced mels for prepare_dataset.py
+--teacher-mels-from."""
+import argparse
+
 import torch
 
+from common.model_spec import TeacherForcing
 from common.text.processing import text_processing
 
 from .data_function import get_dataset
 from .model_v11 import FastPitch11
+from .pitch import normalize_pitch
 
 # --text-cleaners when none are given: the ones each version's recipe trains with
 DEFAULT_CLEANERS = {'1.0': ['english_cleaners'], '1.1': ['english_cleaners_v2']}
@@ -75,8 +80,50 @@ def evaluation_pairs(model, args):
     the frames line up (pitch is predicted): 1.0 reads them from its mels|durations|pitch_char|text lines, 1.1 from
     its own aligner on mels|pitch|text lines."""
     args.fastpitch_version = model_version(model)
+    require_trained_aligner(model)
     for item in get_dataset(args, args.filelist):
         text, mel = item[0], item[1]
         durations = item[2] if args.fastpitch_version == '1.0' else model.align(text, mel, item[4]).sum(0)
         predicted, _, _ = infer(model, text[None], torch.tensor([text.numel()]), dur_tgt=durations[None])
         yield predicted[0], mel
+
+
+# per version: the derived filelist it trains on (prepare_dataset.py), and where the pitch is among its training
+# inputs (FastPitch.forward, FastPitch11.forward)
+TRAINING_FILELIST = {'1.0': 'mel_dur_pitch_text', '1.1': 'mel_pitch_text'}
+PITCH_INPUT = {'1.0': 6, '1.1': 4}
+
+
+def teacher_forcing_filelist(model):
+    return TRAINING_FILELIST[model_version(model)]
+
+
+def teacher_forcing_data_args(model, args):
+    """The model's version's data, its pitch read in Hz: the --pitch-mean-std-file it was trained with names a file
+    of the training run, so teacher_forced_mels normalises with the statistics the model keeps instead."""
+    return argparse.Namespace(**{**vars(args), 'fastpitch_version': model_version(model), 'pitch_mean_std_file': None})
+
+
+def require_trained_aligner(model):
+    """Durations from a 1.1 model's aligner need one that was trained: files without it load for synthesis only."""
+    if isinstance(model, FastPitch11) and not model.aligner_loaded:
+        raise ValueError('the FastPitch 1.1 checkpoint has no aligner (attention.* weights: an inference-only file); '
+                         'durations and teacher-forced mels need its training checkpoint')
+
+
+def teacher_forced_mels(model, x):
+    """The mels of a teacher-forced pass over a training batch (x as batch_to_device gives it), each item cut to its
+    recorded frames: decoded from the recorded pitch and the durations of the batch (1.0) or of the model's own
+    aligner (1.1), so that the frames line up with the audio."""
+    require_trained_aligner(model)
+    x = list(x)
+    pitch = PITCH_INPUT[model_version(model)]
+    if float(model.pitch_std) > 0:  # trained on normalised pitch
+        x[pitch] = normalize_pitch(x[pitch], model.pitch_mean, model.pitch_std)
+    mel_out = model(x)[0]
+    output_lengths = x[3]
+    return [mel[:frames].t() for mel, frames in zip(mel_out, output_lengths.tolist())]
+
+
+TEACHER_FORCING = TeacherForcing(training_filelist=teacher_forcing_filelist, data_args=teacher_forcing_data_args,
+                                 mels=teacher_forced_mels)

@@ -6,7 +6,7 @@ from .benchmark import CASES as BENCHMARK_CASES
 from .data_function import batch_to_device, get_collate_fn, get_dataset
 from .loss_function import Tacotron2Loss
 from .model import Tacotron2 as Model
-from .synthesis import Tacotron2Generator
+from .synthesis import TEACHER_FORCING, Tacotron2Generator
 
 
 def build_loss(args):
@@ -32,5 +32,6 @@ SPEC = ModelSpec(
     # the autoregressive decoder loop is Python control flow: it stays eager
     scriptable_parts=('encoder', 'postnet'),
     teacher_forced_alignment=teacher_forced_alignment,
+    teacher_forcing=TEACHER_FORCING,
     benchmark_cases=BENCHMARK_CASES,
 )

@@ -1,8 +1,11 @@
 """Tacotron 2 as inference.py's mel generator: autoregressive decoding, with the items that ran into
-max_decoder_steps reported per input line."""
+max_decoder_steps reported per input line; and its teacher-forced mels for prepare_dataset.py --teacher-mels-from."""
+import argparse
+import contextlib
 import warnings
 
 from common.data_args import DEFAULT_TEXT_CLEANERS
+from common.model_spec import TeacherForcing
 from common.text.processing import text_processing
 
 
@@ -24,3 +27,36 @@ class Tacotron2Generator:
             warnings.filterwarnings('ignore', message='Tacotron2: .*max_decoder_steps')
             mel, mel_lengths, _ = self.model.infer(text, lengths)
         return mel, mel_lengths, self.model.reached_max_decoder_steps
+
+
+@contextlib.contextmanager
+def prenet_dropout_off(model):
+    prenet = model.decoder.prenet
+    p_dropout, prenet.p_dropout = prenet.p_dropout, 0.0
+    try:
+        yield
+    finally:
+        prenet.p_dropout = p_dropout
+
+
+def teacher_forced_mels(model, x):
+    """The postnet's mels of a teacher-forced pass over a training batch (x as batch_to_device gives it), each item
+    cut to its recorded frames. The prenet's dropout, which synthesis keeps on, is off: a clip's mels are then the
+    checkpoint's alone, the same in every run (as teacher_forced_alignment's attention)."""
+    with prenet_dropout_off(model):
+        mel_out_postnet = model(x)[1]
+    output_lengths = x[4]
+    return [mel[:, :frames] for mel, frames in zip(mel_out_postnet, output_lengths.tolist())]
+
+
+def teacher_forcing_filelist(model):
+    return 'mel_text'
+
+
+def teacher_forcing_data_args(model, args):
+    """The saved mels of its mel_text lines (mels/ID.pt|text), not mels computed from WAVs."""
+    return argparse.Namespace(**{**vars(args), 'load_mel_from_disk': True})
+
+
+TEACHER_FORCING = TeacherForcing(training_filelist=teacher_forcing_filelist, data_args=teacher_forcing_data_args,
+                                 mels=teacher_forced_mels)

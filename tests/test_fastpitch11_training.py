@@ -119,6 +119,8 @@ def test_a_bare_1_1_state_dict_without_the_aligner_loads(tmp_path):
     assert isinstance(model, FastPitch11) and model.energy_conditioning
     for key, value in bare.items():
         assert torch.equal(model.state_dict()[key], value), key
+    with pytest.raises(ValueError, match='has no aligner .* need its training checkpoint'):
+        models.model_spec('FastPitch').teacher_forced_alignment(model, torch.tensor([5, 6]), torch.zeros(80, 4))
     del bare['energy_emb.bias']
     torch.save(bare, tmp_path / 'broken.pt')
     with pytest.raises(ValueError, match='broken.pt: does not fit a FastPitch'):

@@ -4,6 +4,7 @@ test_splits.py).
 
 The session fixtures `corpus_dir` and `prepared_corpus` come from conftest.py.
 """
+import argparse
 import json
 import os
 import shutil
@@ -20,13 +21,16 @@ import torch
 import models
 import prepare_dataset
 from common.audio import load_wav
+from common.checkpoint import save_checkpoint
 from common.data_args import stft_kwargs
+from common.filelist import read_filelist
 from common.splits import split_sizes
 from common.stft import TacotronSTFT, mel_from_audio
 from common.text import UnknownSymbolWarning, text_to_sequence
 from fastpitch.durations import durations_from_alignment, mel_frame_count
 from fastpitch.pitch import char_pitch
 from tests.conftest import TINY_CORPUS_CLIPS
+from tests.tiny_configs import tiny_args, tiny_config, tiny_model
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SPLITS = ('train', 'val', 'test')
@@ -323,3 +327,190 @@ def test_a_bad_flag_is_one_line(capsys):
     assert exit_info.value.code == 2
     assert capsys.readouterr().err == ('prepare_dataset.py: error: argument --hop-length: 0 is not a positive '
                                        'integer (see --help)\n')
+
+
+# ---------------------------------------------------------------- teacher-forced mels for HiFi-GAN fine-tuning
+
+# per case: the model, its extra tiny flags, the training filelist kind and pitch statistics it trains on, and
+# whether its checkpoint stores its training flags (train.py's do; NVIDIA's do not)
+TEACHERS = {
+    'tacotron2': ('Tacotron2', [], 'mel_text', None, False),
+    'fastpitch 1.0': ('FastPitch', [], 'mel_dur_pitch_text', 'pitch_char_stats', True),
+    'fastpitch 1.1': ('FastPitch', ['--fastpitch-version', '1.1'], 'mel_pitch_text', 'pitch_stats', True),
+}
+
+
+def save_teacher(case, root, path, extra=()):
+    """A freshly built tiny generator saved as train.py saves one (with the training flags of the case) -> the
+    model, its FastPitch pitch statistics set from the corpus as training sets them."""
+    model_name, flags, _, stats, with_flags = TEACHERS[case]
+    flags = [*flags, *extra]
+    model = tiny_model(model_name, flags).eval()
+    payload = {'model_name': model_name, 'config': tiny_config(model_name, flags), 'state_dict': model.state_dict()}
+    if stats:
+        stats_file = root / f'{stats}__espeak_audio_text_train_filelist.json'
+        mean, std = json.loads(stats_file.read_text()).values()
+        model.pitch_mean.fill_(mean)
+        model.pitch_std.fill_(std)
+        payload['state_dict'] = model.state_dict()
+    if with_flags:  # paths of the training machine: the dataset folder and the statistics file are not read
+        payload['train_setup'] = {**vars(tiny_args(model_name, flags)), 'dataset_path': '/elsewhere',
+                                  'text_cleaners': ['english_cleaners_v2'] if '1.1' in flags else ['english_cleaners'],
+                                  'pitch_mean_std_file': '/elsewhere/stats.json'}
+    save_checkpoint(payload, path)
+    return model
+
+
+def forward_alone(case, model, root, entry):
+    """The model's teacher-forced training forward over one clip alone, its data read as training reads it."""
+    model_name, _, _, stats, _ = TEACHERS[case]
+    spec = models.model_spec(model_name)
+    args = argparse.Namespace(**vars(tiny_args(model_name, TEACHERS[case][1])), dataset_path=str(root),
+                              text_cleaners=['english_cleaners_v2' if '1.1' in case else 'english_cleaners'],
+                              load_mel_from_disk=True)
+    if stats:
+        args.pitch_mean_std_file = str(root / f'{stats}__espeak_audio_text_train_filelist.json')
+    row = spec.get_dataset(args, write_one_line_filelist(root, entry))[0]
+    x, _, _ = spec.batch_to_device(spec.get_collate_fn(args)([row]), 'cpu')
+    with torch.no_grad():
+        if model_name == 'Tacotron2':
+            model.decoder.prenet.p_dropout = 0.0  # as the teacher-forced mels are made: deterministic
+            return model(x)[1][0]
+        return model(x)[0][0].t()
+
+
+def write_one_line_filelist(root, entry):
+    path = root / 'one_line_filelist.txt'
+    path.write_text('|'.join([*entry.paths, entry.text]) + '\n')
+    return path
+
+
+def teacher_run(root, case, checkpoint, *flags, splits=SPLITS):
+    name = TEACHERS[case][0].lower()
+    run_prepare(root, [audio_filelists(root)[SPLITS.index(split)] for split in splits], '--teacher-mels-from', name,
+                f'--{name}-checkpoint', str(checkpoint), '--workers', '1', *flags)
+
+
+def derived_entries(root, case, split='train'):
+    kind = TEACHERS[case][2]
+    path = prepare_dataset.derived_filelist_path(audio_filelists(root)[SPLITS.index(split)], kind)
+    return read_filelist(path, n_path_columns=len(prepare_dataset.DERIVED_FILELISTS[kind]))
+
+
+@pytest.mark.parametrize('case', TEACHERS)
+def test_teacher_forced_mels_are_the_models_forward_output_on_the_recorded_frames(case, prepared_corpus, tmp_path):
+    root = copy_corpus(prepared_corpus, tmp_path / 'corpus')
+    model = save_teacher(case, root, tmp_path / 'generator.pt')
+    teacher_run(root, case, tmp_path / 'generator.pt', '--batch-size', '1')
+    name = TEACHERS[case][0].lower()
+    for split in SPLITS:
+        for entry in derived_entries(root, case, split):
+            mel = torch.load(root / f'mels_{name}' / f'{entry.clip_id}.pt', weights_only=True)
+            recorded = torch.load(root / 'mels' / f'{entry.clip_id}.pt', weights_only=True)
+            assert mel.dtype == torch.float32 and mel.shape == recorded.shape and mel.is_contiguous()
+            torch.testing.assert_close(mel, forward_alone(case, model, root, entry))
+
+
+def test_batches_put_no_two_clips_of_one_length_together():
+    lengths = {'a': 5, 'b': 5, 'c': 5, 'd': 6, 'e': 6, 'f': 7, 'g': 9}
+    batches = prepare_dataset.batches_of_distinct_lengths(lengths, 2)
+    assert batches == [['a', 'd'], ['b', 'e'], ['c', 'f'], ['g']]
+    assert prepare_dataset.batches_of_distinct_lengths(lengths, 1) == [[clip] for clip in 'abcdefg']
+
+
+def test_a_batched_run_cuts_each_clip_to_its_frames_and_resumes_with_the_same_batches(corpus_dir, tmp_path):
+    """Tacotron 2 trains on the mel filelist: the run that makes the mels can make its teacher-forced mels too."""
+    root = copy_corpus(corpus_dir, tmp_path / 'corpus')
+    save_teacher('tacotron2', root, tmp_path / 'tacotron2.pt')
+    teacher_run(root, 'tacotron2', tmp_path / 'tacotron2.pt', '--extract-mels', '--batch-size', '3')
+    written = sorted((root / 'mels_tacotron2').glob('*.pt'))
+    assert [path.name for path in written] == sorted(path.name for path in (root / 'mels').glob('*.pt'))
+    before = {path: (path.stat().st_mtime_ns, torch.load(path, weights_only=True)) for path in written}
+    for path, (_, mel) in before.items():
+        assert mel.shape == torch.load(root / 'mels' / path.name, weights_only=True).shape
+    removed = written[2]
+    removed.unlink()
+    teacher_run(root, 'tacotron2', tmp_path / 'tacotron2.pt', '--batch-size', '3')
+    for path, (mtime, mel) in before.items():
+        assert torch.equal(torch.load(path, weights_only=True), mel), path
+        assert (path.stat().st_mtime_ns == mtime) == (path != removed), path
+    assert not list(root.rglob('.*.tmp'))
+
+
+def test_fine_tuning_filelists_feed_hifigan_which_fine_tunes_on_them(prepared_corpus, tmp_path):
+    from hifigan.data_function import SILENT_MEL, get_dataset, window
+    from tests.test_hifigan_training import hifigan_argv
+    from tests.test_train import epoch_values, run_train
+    root = copy_corpus(prepared_corpus, tmp_path / 'corpus')
+    save_teacher('fastpitch 1.1', root, tmp_path / 'fastpitch.pt')
+    teacher_run(root, 'fastpitch 1.1', tmp_path / 'fastpitch.pt', '--batch-size', '4', splits=('train', 'val'))
+    lists = {split: root / 'filelists' / f'espeak_audio_fastpitch_mel_text_{split}_filelist.txt'
+             for split in ('train', 'val')}
+    assert not (root / 'filelists' / 'espeak_audio_fastpitch_mel_text_test_filelist.txt').exists()
+    for split, path in lists.items():
+        audio_lines = [line.split('|') for line in filelist_lines(audio_filelists(root)[SPLITS.index(split)])]
+        assert filelist_lines(path) == [f'{wav}|mels_fastpitch/{Path(wav).stem}.pt|{text}'
+                                        for wav, text in audio_lines]
+
+    args = tiny_args('HiFiGAN', ['--fine-tuning'])
+    args.dataset_path = str(root)
+    dataset = get_dataset(args, lists['train'])
+    mel, audio, _ = dataset[0]
+    frames = args.segment_size // args.hop_length
+    assert mel.shape == (80, frames) and audio.shape == (1, args.segment_size)
+    written = torch.load(root / 'mels_fastpitch' / f'{dataset.entries[0].clip_id}.pt', weights_only=True)
+    assert any(torch.equal(mel, window(written, start, frames, SILENT_MEL)) for start in range(written.size(1)))
+
+    output = tmp_path / 'hifigan'
+    run_train(hifigan_argv(root, output, '--epochs', '1', '-bs', str(len(dataset)), '--fine-tuning',
+                           '--training-files', str(lists['train']), '--validation-files', str(lists['val'])))
+    assert len(epoch_values(output, 'train_epoch_loss')) == 1
+    assert torch.load(output / 'checkpoint_HiFiGAN_last.pt', weights_only=True)['iteration'] == 1
+
+
+def test_teacher_checks_before_any_work(prepared_corpus, tmp_path):
+    root = copy_corpus(prepared_corpus, tmp_path / 'corpus')
+    save_teacher('tacotron2', root, tmp_path / 'mel8.pt', extra=['--n-mel-channels', '8'])
+    with pytest.raises(SystemExit) as exit_info:
+        teacher_run(root, 'tacotron2', tmp_path / 'mel8.pt')
+    assert exit_info.value.code == 'error: the Tacotron2 model makes 8 mel channels, --n-mel-channels is 80'
+
+    for path in (root / 'filelists').glob('espeak_mel_pitch_text_*'):
+        path.unlink()  # FastPitch 1.1's data was never prepared
+    save_teacher('fastpitch 1.1', root, tmp_path / 'fastpitch.pt')
+    with pytest.raises(SystemExit) as exit_info:
+        teacher_run(root, 'fastpitch 1.1', tmp_path / 'fastpitch.pt')
+    train_list = audio_filelists(root)[0]
+    assert exit_info.value.code == (
+        f'error: {root}/filelists/espeak_mel_pitch_text_train_filelist.txt: no such filelist, and the FastPitch '
+        f'checkpoint trains on it: run prepare_dataset.py --extract-mels --extract-frame-pitch on {train_list} first')
+    assert not (root / 'mels_tacotron2').exists() and not (root / 'mels_fastpitch').exists()
+
+
+def test_teacher_mels_need_a_checkpoint(capsys):
+    with pytest.raises(SystemExit):
+        prepare_dataset.parse_args(['-d', '.', '--wav-text-filelist', 'f', '--teacher-mels-from', 'fastpitch'])
+    assert '--teacher-mels-from fastpitch needs --fastpitch-checkpoint' in capsys.readouterr().err
+
+
+def test_fine_tuning_filelist_names():
+    assert prepare_dataset.derived_filelist_path('f/ljs_audio_text_train_filelist.txt', 'audio_fastpitch_mel_text') \
+        == Path('f/ljs_audio_fastpitch_mel_text_train_filelist.txt')
+    assert prepare_dataset.derived_filelist_path('f/mine.txt', 'audio_tacotron2_mel_text') == \
+        Path('f/mine_audio_tacotron2_mel.txt')
+
+
+@pytest.mark.slow
+def test_fine_tuning_recipe_script_writes_the_splits_fine_tuning_filelists(prepared_corpus, tmp_path):
+    root = copy_corpus(prepared_corpus, tmp_path / 'corpus')
+    save_teacher('fastpitch 1.1', root, tmp_path / 'fastpitch.pt')
+    command = ['bash', 'scripts/prepare_hifigan_finetuning.sh', '--fastpitch-checkpoint',
+               str(tmp_path / 'fastpitch.pt'), '--batch-size', '4', '--', '--workers', '1']
+    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True,
+                            env={**os.environ, 'PYTHON': sys.executable, 'DATASET_PATH': str(root),
+                                 'FILELISTS_DIR': str(root / 'filelists'), 'PREFIX': 'espeak'})
+    assert result.returncode == 0, result.stderr[-2000:]
+    for split, audio_list in zip(SPLITS, audio_filelists(root)):
+        lines = filelist_lines(root / 'filelists' / f'espeak_audio_fastpitch_mel_text_{split}_filelist.txt')
+        assert [line.split('|')[0] for line in lines] == [line.split('|')[0] for line in filelist_lines(audio_list)]
+    assert len(list((root / 'mels_fastpitch').glob('*.pt'))) == TINY_CORPUS_CLIPS
