@@ -2,11 +2,13 @@
 from. The runners in benchmarks/ read the cases of every spec and name no model themselves; a package's cases live
 in its benchmark.py.
 
-Three kinds of case, each read by one runner:
-  SpeedCase     benchmarks/speed.py: a workload timed as the reference's CPU baseline times it (the model built at
-                its default config under torch.manual_seed(SEED), inputs, the call), and the work it cannot avoid
-  QualityCase   benchmarks/quality.py: the output at bf16 and int8 against the fp32 output of the same model
-  TrainingCase  benchmarks/training.py: what a small train.py run of the model needs on top of the shared flags
+Four kinds of case, each read by one runner:
+  SpeedCase      benchmarks/speed.py: a workload timed as the reference's CPU baseline times it (the model built at
+                 its default config under torch.manual_seed(SEED), inputs, the call), and the work it cannot avoid
+  QualityCase    benchmarks/quality.py: the output at bf16 and int8 against the fp32 output of the same model
+  TrainingCase   benchmarks/training.py: what a small train.py run of the model needs on top of the shared flags
+  AlignmentCase  benchmarks/alignment.py: how to train a model whose spec's teacher_forced_alignment gives
+                 durations, so that its word boundaries can be scored against eSpeak's
 
 How a speed case counts the work it cannot avoid (its floor; the same rules for every case):
 * FLOP: a multiply-add is 2 FLOP. Only matrix products and convolutions are counted; activations, norms, softmax
@@ -86,6 +88,16 @@ class TrainingCase:
     """How benchmarks/training.py trains the model on the embedded corpus."""
     filelist_kind: str   # its filelists, <prefix>_<kind>_{train,val}_filelist.txt: audio_text, mel_text, ...
     flags: tuple = ()    # train.py flags on top of the shared ones; '{dataset}' stands for the corpus folder
+
+
+@dataclass(frozen=True)
+class AlignmentCase:
+    """How benchmarks/alignment.py trains the model on the embedded corpus for a fixed CPU budget before it scores
+    the durations of its spec's teacher_forced_alignment. The runner adds the shared flags (output, data, epochs,
+    --workers 0) and configs/demo_<model>.json where there is one."""
+    name: str            # what gives the alignment, for the report, e.g. the model and version
+    filelist_kind: str   # its filelists <prefix>_<kind>_{train,val}_filelist.txt (prepare_dataset.DERIVED_FILELISTS)
+    flags: tuple = ()    # train.py flags: version, sizes, batch, optimizer; '{dataset}' stands for the corpus folder
 
 
 def cases_of_kind(specs, kind):

@@ -1,12 +1,20 @@
-"""FastPitch 1.0's benchmark cases (common/benchmarking.py explains the kinds and how floors are counted)."""
+"""FastPitch's benchmark cases: 1.0's speed, quality and training, 1.1's alignment (common/benchmarking.py explains
+the kinds and how floors are counted)."""
 import torch
 
-from common.benchmarking import (N_SYMBOLS, QualityCase, SpeedCase, Tally, TrainingCase, Workload, default_model,
-                                 inference_call, sentence_ids, training_step)
+from common.benchmarking import (N_SYMBOLS, AlignmentCase, QualityCase, SpeedCase, Tally, TrainingCase, Workload,
+                                 default_model, inference_call, sentence_ids, training_step)
 
 from .loss_function import FastPitchLoss
 
 FRAMES_PER_SYMBOL = 5  # the inference cases' durations: random weights predict arbitrary ones
+# 1.1 learns its alignment: benchmarks/alignment.py adds the demo size (configs/demo_fastpitch.json); the rest is the
+# 1.1 recipe (scripts/train_fastpitch11.sh) with a batch and a warm-up for minutes of training instead of days, and
+# the binarization loss ramped in over 5 epochs (the recipe: 100 of its 1000), of the ~13 that 600 CPU s train
+ALIGNMENT_FLAGS = ('--fastpitch-version', '1.1', '-bs', '16', '-lr', '0.1', '--warmup-steps', '100',
+                   '--dur-predictor-loss-scale', '0.1', '--pitch-predictor-loss-scale', '0.1', '--energy-conditioning',
+                   '--kl-loss-start-epoch', '0', '--kl-loss-warmup-epochs', '5',
+                   '--pitch-mean-std-file', '{dataset}/pitch_stats__espeak_audio_text_train_filelist.json')
 
 
 # ---------------------------------------------------------------- floors
@@ -117,4 +125,5 @@ CASES = (
     # at the demo size: benchmarks/training.py adds configs/demo_fastpitch.json
     TrainingCase('mel_dur_pitch_text', ('-lr', '0.1', '--pitch-mean-std-file',
                                         '{dataset}/pitch_char_stats__espeak_audio_text_train_filelist.json')),
+    AlignmentCase('FastPitch 1.1 (learned alignment)', 'mel_pitch_text', ALIGNMENT_FLAGS),
 )

@@ -5,8 +5,8 @@ baseline's CPU, and every decoder step needs all of them, so each step streams t
 """
 import torch
 
-from common.benchmarking import (N_SYMBOLS, QualityCase, SpeedCase, Tally, TrainingCase, Workload, default_model,
-                                 inference_call, sentence_ids, training_step)
+from common.benchmarking import (N_SYMBOLS, AlignmentCase, QualityCase, SpeedCase, Tally, TrainingCase, Workload,
+                                 default_model, inference_call, sentence_ids, training_step)
 
 from .loss_function import Tacotron2Loss
 
@@ -15,6 +15,11 @@ QUALITY_DECODER_STEPS = 200
 # the reference's parameters
 SMALL_SIZE_FLAGS = ('--symbols-embedding-dim', '256', '--encoder-embedding-dim', '256', '--attention-rnn-dim', '512',
                     '--decoder-rnn-dim', '512', '--prenet-dim', '128', '--postnet-embedding-dim', '256')
+# the alignment benchmark's size: about the demo FastPitch's (configs/demo_fastpitch.json), so that minutes of CPU
+# take hundreds of steps; its attention gives FastPitch 1.0 its durations
+ALIGNMENT_FLAGS = ('--load-mel-from-disk', '-bs', '16', '-lr', '1e-3', '--symbols-embedding-dim', '128',
+                   '--encoder-embedding-dim', '128', '--attention-rnn-dim', '256', '--decoder-rnn-dim', '256',
+                   '--prenet-dim', '128', '--postnet-embedding-dim', '128')
 
 
 # ---------------------------------------------------------------- floors
@@ -114,4 +119,5 @@ CASES = (
     SpeedCase('t2_train', 'mel frames/s', 'mel_frames_per_s', True, train_workload, train_floor),
     QualityCase('tacotron2', default_quality_model, synthesis, synthesis),
     TrainingCase('mel_text', ('--load-mel-from-disk', '-lr', '1e-3', *SMALL_SIZE_FLAGS)),
+    AlignmentCase('Tacotron 2 attention (FastPitch 1.0 durations)', 'mel_text', ALIGNMENT_FLAGS),
 )
