@@ -1,11 +1,15 @@
-"""FastPitch's benchmark cases: 1.0's speed, quality and training, 1.1's alignment (common/benchmarking.py explains
-the kinds and how floors are counted)."""
+"""FastPitch's benchmark cases: 1.0's speed, quality and training, 1.1's speed and alignment (common/benchmarking.py
+explains the kinds and how floors are counted).
+
+1.1's speed cases have no reference CPU figure (the baseline measured 1.0 only); their floors are 1.0's network's,
+a lower bound (1.1 adds the energy predictor and, in training, the aligner and the alignment search)."""
 import torch
 
-from common.benchmarking import (N_SYMBOLS, AlignmentCase, QualityCase, SpeedCase, Tally, TrainingCase, Workload,
-                                 default_model, inference_call, sentence_ids, training_step)
+from common.benchmarking import (N_SYMBOLS, SEED, AlignmentCase, QualityCase, SpeedCase, Tally, TrainingCase,
+                                 Workload, default_model, inference_call, sentence_ids, training_step)
 
-from .loss_function import FastPitchLoss
+from .attention_prior import interpolated_prior
+from .loss_function import FastPitch11Loss, FastPitchLoss
 
 FRAMES_PER_SYMBOL = 5  # the inference cases' durations: random weights predict arbitrary ones
 # 1.1 learns its alignment: benchmarks/alignment.py adds the demo size (configs/demo_fastpitch.json); the rest is the
@@ -77,6 +81,49 @@ def infer_workload(spec, device, precision, quick):
                     f'batch 1, {N_SYMBOLS} symbols, dur_tgt {FRAMES_PER_SYMBOL} per symbol -> {n_frames} frames')
 
 
+# the 1.1 recipe's model: the default config with energy conditioning (scripts/train_fastpitch11.sh)
+V11_FLAGS = ('--fastpitch-version', '1.1', '--energy-conditioning')
+
+
+def v11_model(spec, device):
+    config = spec.default_config(V11_FLAGS)
+    torch.manual_seed(SEED)
+    return config, spec.model_class(**config).to(device)
+
+
+def infer_workload_v11(spec, device, precision, quick):
+    """As 1.0's: the baseline's sentence with given durations (the predictors, energy's included, still run)."""
+    config, model = v11_model(spec, device)
+    text, _ = sentence_ids(device)
+    durations = torch.full_like(text, FRAMES_PER_SYMBOL)
+    n_frames = FRAMES_PER_SYMBOL * N_SYMBOLS
+    run = inference_call(model, precision, lambda m: m.infer(text, dur_tgt=durations))
+    return Workload(run, run, n_frames, config, {'batch': 1, 'n_symbols': N_SYMBOLS, 'n_frames': n_frames},
+                    f'batch 1, {N_SYMBOLS} symbols, dur_tgt {FRAMES_PER_SYMBOL} per symbol -> {n_frames} frames')
+
+
+def train_workload_v11(spec, device, precision, quick):
+    """1.0's sizes, with what 1.1 adds: the aligner over the mel, the alignment search, per-frame pitch and energy,
+    the prior; the recipe's loss scales."""
+    batch, n_text, duration = 4, 100, (1 if quick else 4)
+    config, model = v11_model(spec, device)
+    n_frames = n_text * duration
+    text = torch.randint(1, 148, (batch, n_text), device=device)
+    lengths = torch.full((batch,), n_text, device=device)
+    frame_lengths = torch.full((batch,), n_frames, device=device)
+    mel = torch.randn(batch, config['n_mel_channels'], n_frames, device=device)
+    pitch = torch.randn(batch, 1, n_frames, device=device)
+    energy = mel.norm(dim=1)
+    prior = interpolated_prior(n_frames, n_text).expand(batch, -1, -1).to(device)
+    inputs = [text, lengths, mel, frame_lengths, pitch, energy, None, prior, None]
+    loss = FastPitch11Loss(dur_predictor_loss_scale=0.1, pitch_predictor_loss_scale=0.1)
+    step = training_step(model, loss, inputs, [mel, lengths, frame_lengths], precision,
+                         learning_rate=0.1, weight_decay=1e-6, grad_clip_thresh=1000.0, betas=(0.9, 0.98), eps=1e-9)
+    return Workload(step, step, batch * n_frames, config, {'batch': batch, 'n_symbols': n_text, 'n_frames': n_frames},
+                    f'batch {batch}, text {n_text}, {n_frames} frames (durations learnt), '
+                    'fused Adam(0.1, betas .9/.98, eps 1e-9, wd 1e-6), clip 1000')
+
+
 def train_workload(spec, device, precision, quick):
     """The reference's optimizer is apex's FusedLAMB; its baseline stood in torch's Adam with these settings."""
     batch, n_text, duration = 4, 100, (1 if quick else 4)
@@ -121,6 +168,8 @@ def default_quality_model(spec):
 CASES = (
     SpeedCase('fp10_infer', 'mel frames/s', 'frames_per_s', False, infer_workload, infer_floor),
     SpeedCase('fp10_train', 'mel frames/s', 'mel_frames_per_s', True, train_workload, train_floor),
+    SpeedCase('fp11_infer', 'mel frames/s', 'frames_per_s', False, infer_workload_v11, infer_floor),
+    SpeedCase('fp11_train', 'mel frames/s', 'mel_frames_per_s', True, train_workload_v11, train_floor),
     QualityCase('fastpitch', default_quality_model, default_synthesis, trained_synthesis),
     # at the demo size: benchmarks/training.py adds configs/demo_fastpitch.json
     TrainingCase('mel_dur_pitch_text', ('-lr', '0.1', '--pitch-mean-std-file',
