@@ -13,6 +13,7 @@ import math
 import pytest
 import torch
 
+import models
 from common.alignment_search import binarize_attention
 from fastpitch.attention_prior import beta_binomial_prior, interpolated_prior
 from fastpitch.loss_function import (AttentionBinarizationLoss, AttentionCTCLoss, FastPitch11Loss,
@@ -129,6 +130,11 @@ def test_state_dict_layout_matches_reference(reference_dir):
     with torch.device('meta'):  # names, shapes, dtypes without allocating 46 M weights
         model = FastPitch11(**default_config(reference_dir))
     assert_state_dict_layout(model, reference_dir / 'fastpitch11_state_dict.tsv')
+
+
+def test_the_flag_defaults_are_the_reference_config(reference_dir):
+    """`--fastpitch-version 1.1` at the other flags' defaults builds exactly the reference parser's config."""
+    assert models.model_spec('FastPitch').default_config(['--fastpitch-version', '1.1']) == default_config(reference_dir)
 
 
 def test_energy_conditioning_adds_the_reference_entries_before_proj(reference_dir):
