@@ -94,8 +94,8 @@ What to expect: a few minutes of CPU training on a few hundred synthetic clips t
 pitch and spectral shape of the eSpeak voice (the mel spectrograms look right, the quality figures fall), but
 the speech is blurred. FastPitch 1.1 has to learn where each symbol is as well, which the corpus's exact eSpeak
 durations give 1.0 for free, so in the same minutes it scores a little worse here; on real recordings, where
-durations would come from a Tacotron 2 trained for days first, it needs no teacher at all; WaveGlow after a few epochs makes buzzy, noisy audio, so the Griffin-Lim version is the
-clearer one. The full recipe trains on LJSpeech (13,100 clips, 24 h) on GPUs: FastPitch 1500 epochs and WaveGlow
+durations would come from a Tacotron 2 trained for days first, it needs no teacher at all. WaveGlow after a few
+epochs makes buzzy, noisy audio, so the Griffin-Lim version is the clearer one. The full recipe trains on LJSpeech (13,100 clips, 24 h) on GPUs: FastPitch 1500 epochs and WaveGlow
 1000+ epochs (scripts/train_fastpitch.sh, scripts/train_waveglow.sh; days on 8 GPUs), or starts from NVIDIA's
 published checkpoints, which inference.py loads as they are.
 EOF
