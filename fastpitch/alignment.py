@@ -27,8 +27,10 @@ class ConvAttention(nn.Module):
             ConvNorm(n_mel_channels * 2, n_mel_channels, kernel_size=1),
             nn.ReLU(),
             ConvNorm(n_mel_channels, n_att_channels, kernel_size=1))
-        # Never used: the reference defines it and its checkpoints carry it, so strict loading needs it.
-        self.attn_proj = nn.Conv2d(n_att_channels, 1, kernel_size=1)
+        # Never used: the reference defines it and its checkpoints carry it, so strict loading needs it. Frozen, so
+        # that DistributedDataParallel does not wait for gradients it never gets (the reference's DDP needs
+        # find_unused_parameters and its cost every step instead).
+        self.attn_proj = nn.Conv2d(n_att_channels, 1, kernel_size=1).requires_grad_(False)
         self.key_proj = nn.Sequential(
             ConvNorm(n_text_channels, n_text_channels * 2, kernel_size=3, w_init_gain='relu'),
             nn.ReLU(),

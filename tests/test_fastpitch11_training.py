@@ -2,6 +2,7 @@
 falling loss and the binarization loss ramped in by epoch, resumes exactly, refuses the other version's data or
 checkpoint in one line; the checkpoint loads back (and so do the reference's training file and a bare state dict
 without the aligner) and synthesizes through inference.py, hubconf.py and evaluate.py."""
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -62,6 +63,16 @@ def test_fastpitch11_resumes_exactly(fastpitch11_run, prepared_corpus, tmp_path)
     run_train(fastpitch11_argv(prepared_corpus, tmp_path, '--epochs', '1'))
     run_train(fastpitch11_argv(prepared_corpus, tmp_path, '--resume-from-last'))
     assert_same_losses(iteration_losses(tmp_path), iteration_losses(fastpitch11_run), 1e-6)
+
+
+def test_two_ranks_train_fastpitch11(prepared_corpus, tmp_path):
+    """DistributedDataParallel needs every trainable parameter to get a gradient each step (the aligner's unused
+    projection is frozen for that)."""
+    result = subprocess.run([sys.executable, '-m', 'multiproc', '--nproc', '2', 'train.py',
+                             *fastpitch11_argv(prepared_corpus, tmp_path, '--epochs', '1', '-bs', '1')],
+                            cwd=REPO_ROOT, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert (tmp_path / 'checkpoint_FastPitch_last.pt').is_file()
 
 
 def test_the_other_versions_checkpoint_is_refused_in_one_line(fastpitch11_run, prepared_corpus, tmp_path, capfd):
