@@ -15,8 +15,9 @@ def read_state_dict_tsv(path):
     return entries, totals
 
 
-def assert_state_dict_layout(model, tsv_path):
-    """Names, shapes, dtypes and order of the state dict, its element count and the parameter counts."""
+def assert_state_dict_layout(model, tsv_path, frozen=()):
+    """Names, shapes, dtypes and order of the state dict, its element count and the parameter counts; `frozen`
+    names the submodules we deliberately do not train where the reference does (trainable counts exclude them)."""
     entries, totals = read_state_dict_tsv(tsv_path)
     state = model.state_dict()
     ours = [(name, tuple(t.shape), str(t.dtype).removeprefix('torch.')) for name, t in state.items()]
@@ -24,7 +25,10 @@ def assert_state_dict_layout(model, tsv_path):
     assert len(state) == totals['n_state_dict_entries']
     assert sum(t.numel() for t in state.values()) == totals['total_state_dict_elements']
     assert sum(p.numel() for p in model.parameters()) == totals['total_parameters']
-    assert sum(p.numel() for p in model.parameters() if p.requires_grad) == totals['total_trainable_parameters']
+    frozen_count = sum(p.numel() for name in frozen for p in model.get_submodule(name).parameters())
+    assert all(not p.requires_grad for name in frozen for p in model.get_submodule(name).parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert trainable == totals['total_trainable_parameters'] - frozen_count
 
 
 def check_golden_output(call, name, actual, expected, atol, rtol):

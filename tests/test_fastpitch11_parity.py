@@ -129,7 +129,9 @@ def default_config(reference_dir, **overrides):
 def test_state_dict_layout_matches_reference(reference_dir):
     with torch.device('meta'):  # names, shapes, dtypes without allocating 46 M weights
         model = FastPitch11(**default_config(reference_dir))
-    assert_state_dict_layout(model, reference_dir / 'fastpitch11_state_dict.tsv')
+    # the aligner's projection is never used (by the reference either): frozen here so that DDP needs no search
+    # for unused parameters
+    assert_state_dict_layout(model, reference_dir / 'fastpitch11_state_dict.tsv', frozen=('attention.attn_proj',))
 
 
 def test_the_flag_defaults_are_the_reference_config(reference_dir):
