@@ -112,8 +112,12 @@ def write_filelist(path, rows):
 
 
 def entry_text_ids(entry, text_cleaners):
-    """The entry's transcript as symbol ids (int64 tensor); a transcript without any known symbol is an error."""
-    ids = text_to_sequence(entry.text, text_cleaners)
+    """The entry's transcript as symbol ids (int64 tensor) of the 1.0 front end; see checked_text_ids."""
+    return checked_text_ids(entry, text_to_sequence(entry.text, text_cleaners))
+
+
+def checked_text_ids(entry, ids):
+    """The ids a front end made of the entry's transcript as an int64 tensor; none at all is an error."""
     if not ids:
         raise entry.error(f'transcript {entry.text!r} has no known symbol')
     return torch.tensor(ids, dtype=torch.long)

@@ -21,7 +21,8 @@ from typing import NamedTuple, Optional
 import torch
 from torch.utils.data import Dataset
 
-from common.filelist import FilelistError, entry_text_ids, load_entry_tensor, load_mel_file, read_filelist
+from common.filelist import (FilelistError, checked_text_ids, entry_text_ids, load_entry_tensor, load_mel_file,
+                             read_filelist)
 from common.text.processing import text_processing
 from fastpitch.attention_prior import interpolated_prior
 from fastpitch.pitch import normalize_pitch, read_pitch_stats
@@ -134,10 +135,7 @@ class TextMelPitchDataset(Dataset):
     def text_ids(self, entry):
         # with 0 < --p-arpabet < 1 the words spoken as phonemes are drawn per item: from torch's seed, which
         # train.py sets per (seed, epoch, item) for training items
-        ids = self.processing.encode_text(entry.text, rng=random.Random(torch.initial_seed()))
-        if not ids:
-            raise entry.error(f'transcript {entry.text!r} has no known symbol')
-        return torch.tensor(ids, dtype=torch.long)
+        return checked_text_ids(entry, self.processing.encode_text(entry.text, rng=random.Random(torch.initial_seed())))
 
     def __getitem__(self, index):
         entry = self.entries[index]
