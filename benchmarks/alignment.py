@@ -61,7 +61,7 @@ from common.filelist import entry_text_ids, read_filelist
 from common.logger import read_json_log
 from common.model_loading import ready_for_inference
 from common.splits import SPLITS, audio_filelist_path, write_split_filelists
-from common.text import text_to_sequence
+from common.text import cleaned_symbol_positions, text_to_sequence
 
 DEFAULT_CPU_SECONDS = 600
 ENDLESS = 1_000_000        # --epochs (and checkpoint and validation intervals) that the budget always ends first
@@ -98,8 +98,8 @@ class WordSpan:
 
 def symbol_chars(text, cleaner_names):
     """{character index: symbol index} of the characters of a cleaned `text` that become symbols."""
-    positions = [index for index, char in enumerate(text) if text_to_sequence(char, [])]
-    if [text_to_sequence(text[index], [])[0] for index in positions] != text_to_sequence(text, cleaner_names):
+    positions = cleaned_symbol_positions(text, cleaner_names)
+    if positions is None:
         raise ValueError(f'timings text {text!r} changes under the cleaners {cleaner_names}')
     return {char: symbol for symbol, char in enumerate(positions)}
 

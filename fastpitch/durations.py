@@ -16,7 +16,7 @@ Both give int64 counts, one per symbol of `text_to_sequence(text, cleaners)`, th
 """
 import torch
 
-from common.text import text_to_sequence
+from common.text import cleaned_symbol_positions
 
 PAUSE_PREFIX = '_'  # eSpeak's own pause symbols: '_', '_:', '_!', ...
 
@@ -35,9 +35,8 @@ def symbol_char_positions(text, cleaner_names):
 
     `text` must already be clean (cleaning it again changes nothing), as corpus timings texts are.
     """
-    positions = [index for index, char in enumerate(text) if text_to_sequence(char, [])]
-    expected = text_to_sequence(text, cleaner_names)
-    if [text_to_sequence(text[index], [])[0] for index in positions] != expected:
+    positions = cleaned_symbol_positions(text, cleaner_names)
+    if positions is None:
         raise DurationError(f'text {text!r} changes under the cleaners {cleaner_names}: its characters cannot be '
                             f'matched to symbols (timings must hold the cleaned text)')
     return positions

@@ -6,7 +6,8 @@ from itertools import groupby
 from .cleaners import clean_text
 from .symbols import ARPABET_MARK, PAD, PAD_ID, symbols
 
-__all__ = ['PAD_ID', 'UnknownSymbolWarning', 'sequence_to_text', 'symbols', 'text_to_sequence']
+__all__ = ['PAD_ID', 'UnknownSymbolWarning', 'cleaned_symbol_positions', 'sequence_to_text', 'symbols',
+           'text_to_sequence']
 
 # The pad symbol has an id but text never produces it.
 _TEXT_SYMBOL_TO_ID = {s: i for i, s in enumerate(symbols) if s != PAD}
@@ -53,3 +54,13 @@ def sequence_to_text(ids):
     for is_phoneme, run in groupby(map(_symbol, ids), key=lambda s: s.startswith(ARPABET_MARK)):
         pieces.append('{%s}' % ' '.join(s[1:] for s in run) if is_phoneme else ''.join(run))
     return ''.join(pieces)
+
+
+def cleaned_symbol_positions(text, cleaner_names):
+    """Indices of the characters of an already clean `text` that become symbols, in order, one per id of
+    text_to_sequence(text, cleaner_names); None when the cleaners change the text (then characters and symbols
+    cannot be matched). Timings of the embedded corpus hold such clean text."""
+    positions = [index for index, char in enumerate(text) if text_to_sequence(char, [])]
+    if [text_to_sequence(text[index], [])[0] for index in positions] != text_to_sequence(text, cleaner_names):
+        return None
+    return positions
