@@ -15,9 +15,10 @@ the per-run numbers, written as JSON lines to --log-file (default <output>/nvlog
 described in common/latency.py.
 
 --amp autocasts the models to float16 on a GPU and to bfloat16 on the CPU (the CPU has no fast float16 kernels);
-Griffin-Lim and the denoiser always run in float32. --int8 MODEL... runs the named models with dynamic int8
-quantization (common/precision.py), on the CPU only. Model sizes, the mel size included, come from the checkpoints
-(the audio flags' --n-mel-channels is not used); --sampling-rate and the STFT flags serve Griffin-Lim and the WAVs.
+Griffin-Lim and the denoiser always run in float32. --int8 MODEL... runs the named models with int8 quantization
+(common/precision.py; HiFi-GAN's is static, calibrated on its first input: hifigan/fast_inference.py), on the CPU
+only. Model sizes, the mel size included, come from the checkpoints (the audio flags' --n-mel-channels is not
+used); --sampling-rate and the STFT flags serve Griffin-Lim and the WAVs.
 """
 import argparse
 import sys
@@ -77,9 +78,11 @@ def build_parser():
                          help='Mixed precision: float16 on a GPU, bfloat16 on the CPU')
     quantizable = [spec.cli_name for spec in models.MODELS.values() if spec.quantizable]
     runtime.add_argument('--int8', nargs='+', default=[], choices=quantizable, metavar='MODEL',
-                         help=f'Dynamic int8 quantization of these models (any of {", ".join(quantizable)}): '
+                         help=f'int8 quantization of these models (any of {", ".join(quantizable)}): '
                               'faster on the CPU at a measured quality cost (README, Performance); CPU only')
-    runtime.add_argument('--torchscript', action='store_true', help='Script the submodules that TorchScript accepts')
+    runtime.add_argument('--torchscript', action='store_true',
+                         help='Script the submodules that TorchScript accepts (HiFi-GAN, which can be one graph, is '
+                              'traced and frozen whole)')
     runtime.add_argument('--cudnn-benchmark', action='store_true', help='Let cuDNN pick its fastest algorithms')
 
     benchmark = parser.add_argument_group('benchmark')
@@ -186,7 +189,10 @@ def load_synthesizer(spec, args, device):
         raise CheckpointError(f'{spec.inference_flag}: {error}') from None
     if spec.cli_name in args.int8:
         model = quantize_int8(model)
-    if args.torchscript:
+    if args.torchscript and spec.script_for_inference is not None:
+        model, done = spec.script_for_inference(model)
+        print(f'--torchscript: {spec.name}: {done}')
+    elif args.torchscript:
         report_scripting(spec.name, *script_parts(model, spec.scriptable_parts))
     return spec.make_synthesizer(model, args, device)
 

@@ -13,7 +13,8 @@ defaults that do nothing special, so a package sets only the ones where it diffe
                start_epoch (a loss whose terms are weighted by the epoch)
   checkpoints  config_from_state_dict (sizes read off the tensors when a file stores no config), load_weights
   inference    prepare_for_inference, add_inference_args + make_synthesizer (a generator's or vocoder's call with
-               its own flags), scriptable_parts (--torchscript), quantizable (--int8)
+               its own flags), scriptable_parts or script_for_inference (--torchscript), quantizable (--int8; a
+               model with an `int8_copy()` method brings its own int8 form)
   evaluation   evaluation_pairs
   data         teacher_forced_alignment (a generator whose attention gives other models their durations),
                teacher_forcing (a generator whose teacher-forced mels a vocoder is fine-tuned on)
@@ -124,6 +125,8 @@ class ModelSpec:
     add_inference_args: Callable = _no_inference_args  # (parser) -> parser: inference.py flags of this model
     make_synthesizer: Optional[Callable] = None      # (model, args, device) -> MelGenerator or Vocoder
     scriptable_parts: tuple = ()                      # submodules --torchscript scripts (ModuleLists per element)
+    script_for_inference: Optional[Callable] = None   # (model) -> (model, what was done): --torchscript for the
+                                                      # whole model, instead of scriptable_parts
     quantizable: bool = True                          # --int8 applies
     evaluation_pairs: Optional[Callable] = None       # (model, args) -> iterator of (predicted mel, target mel)
     teacher_forced_alignment: Optional[Callable] = None  # (model, text ids (T,), mel (n_mel, F)) -> (F, T)

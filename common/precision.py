@@ -170,7 +170,10 @@ def _int8_replacement(module, min_weights):
 
 def quantize_int8(model, min_weights=INT8_MIN_WEIGHTS):
     """An eval-mode copy of `model` with int8 dynamic quantization of its recurrent cells and of its linear layers
-    and convolutions that have at least `min_weights` weights (the original is left as it is)."""
+    and convolutions that have at least `min_weights` weights (the original is left as it is). A model with an
+    int8 form of its own (an `int8_copy()` method) gets that instead."""
+    if hasattr(model, 'int8_copy'):
+        return model.int8_copy()
     model = copy.deepcopy(model).eval()
     for parent in list(model.modules()):
         for name, child in parent.named_children():

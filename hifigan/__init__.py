@@ -5,6 +5,7 @@ from .arg_parser import add_inference_args, add_model_args, model_config
 from .benchmark import CASES as BENCHMARK_CASES
 from .checkpoint_compat import config_from_state_dict, load_generator_weights
 from .data_function import batch_to_device, get_collate_fn, get_dataset
+from .fast_inference import traced_generator
 from .loss_function import MelLoss
 from .mel import mel_transforms
 from .model import Generator as Model
@@ -32,7 +33,7 @@ SPEC = ModelSpec(
     build_training_step=GANStep.from_args,
     config_from_state_dict=config_from_state_dict,
     load_weights=load_generator_weights, prepare_for_inference=Model.remove_weight_norm,
-    add_inference_args=add_inference_args, make_synthesizer=HiFiGANVocoder,
+    add_inference_args=add_inference_args, make_synthesizer=HiFiGANVocoder, script_for_inference=traced_generator,
     evaluation_pairs=evaluation_pairs,
     benchmark_cases=BENCHMARK_CASES,
 )

@@ -13,6 +13,7 @@ from common.data_args import add_audio_args
 from .arg_parser import V3_CONFIG, add_model_args
 from .data_function import batch_to_device
 from .discriminators import MPD_KERNEL, MPD_POST_KERNEL, MPD_STRIDE, MPD_WIDTHS, MSD_LAYERS, MSD_POST_KERNEL, N_SCALES
+from .fast_inference import traced_generator
 from .loss_function import MelLoss
 from .mel import mel_transforms
 from .model import PRE_POST_KERNEL
@@ -75,16 +76,21 @@ def train_floor(c, precision, batch, n_samples, periods):
 
 # ---------------------------------------------------------------- workloads
 
-def infer_workload(overrides, label):
-    """Inference at the config with `overrides`: 600 frames of batch 1 (16 quick), weight norm folded."""
+def infer_workload(overrides, label, traced=False):
+    """Inference at the config with `overrides`: 600 frames of batch 1 (16 quick), weight norm folded; `traced`:
+    as inference.py --torchscript runs it (one frozen graph, built by the warm-up call)."""
     def build(spec, device, precision, quick):
         n_frames = 16 if quick else 600
         config, model = default_model(spec, device, **overrides)
         model = model.remove_weight_norm()
+        trace = traced and precision.name != 'int8'  # an int8 model is not traced (hifigan/fast_inference.py)
+        if trace:
+            model, _ = traced_generator(model)
         mel = torch.randn(1, config['n_mel_channels'], n_frames, device=device)
         run = inference_call(model, precision, lambda m: m.infer(mel))
         return Workload(run, run, n_frames * model.hop_length, config, {'batch': 1, 'n_frames': n_frames},
-                        f'{label}, mel (1, {config["n_mel_channels"]}, {n_frames}), weight norm folded')
+                        f'{label}{", TorchScript" if trace else ""}, mel (1, {config["n_mel_channels"]}, '
+                        f'{n_frames}), weight norm folded')
     return build
 
 
@@ -132,6 +138,8 @@ V3_FLAGS = ('--resblock', '2', '--upsample-rates', '8', '8', '4', '--upsample-ke
 
 CASES = (
     SpeedCase('hfg_v1_infer', 'samples/s', 'samples_per_s', False, infer_workload({}, 'V1'), infer_floor),
+    SpeedCase('hfg_v1_infer_ts', 'samples/s', 'samples_per_s', False, infer_workload({}, 'V1', traced=True),
+              infer_floor),
     SpeedCase('hfg_v3_infer', 'samples/s', 'samples_per_s', False, infer_workload(V3_CONFIG, 'V3'), infer_floor),
     SpeedCase('hfg_v1_train', 'samples/s', 'audio_samples_per_s', True, train_workload, train_floor),
     QualityCase('hifigan V1', default_quality_model, synthesis, synthesis),

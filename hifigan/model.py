@@ -17,6 +17,8 @@ from torch import nn
 
 from common.layers import weight_normed
 
+from .fast_inference import int8_generator
+
 LRELU_SLOPE = 0.1  # between stages and inside the residual blocks; the last activation uses torch's default 0.01
 RESBLOCK_DILATIONS = {'1': 3, '2': 2}  # dilated convolutions per residual block of each type
 PRE_POST_KERNEL = 7
@@ -156,6 +158,11 @@ class Generator(nn.Module):
         for conv in self.convolutions():
             _fold_weight_norm(conv)
         return self
+
+    def int8_copy(self):
+        """--int8 (common.precision.quantize_int8): the whole generator statically quantized, calibrated on its
+        first input (hifigan/fast_inference.py)."""
+        return int8_generator(self)
 
     def has_weight_norm(self):
         return 'weight_g' in self.conv_pre._parameters

@@ -5,6 +5,7 @@ from common.denoiser import Denoiser
 from common.filelist import read_filelist
 from common.stft import TacotronSTFT
 
+from .fast_inference import PreparedGenerator
 from .mel import HiFiGANMel
 
 
@@ -16,7 +17,9 @@ def check_hop_length(model, hop_length, source):
 
 
 def hifigan_denoiser(model):
-    """The denoiser of this generator (common/denoiser.py): its bias is what it makes of an all-zero mel."""
+    """The denoiser of this generator (common/denoiser.py): its bias is what it makes of an all-zero mel, in
+    float32 (an int8 or traced generator's float32 original measures it: they are built from their first input)."""
+    model = model.float_generator if isinstance(model, PreparedGenerator) else model
     reference = model.conv_pre.bias
     return Denoiser(model.infer, model.n_mel_channels, reference.dtype, reference.device)
 
@@ -29,7 +32,9 @@ class HiFiGANVocoder:
         self.hop_length = model.hop_length
         self.strength = args.hifigan_denoising_strength
         self.denoiser = hifigan_denoiser(model) if self.strength > 0 else None
-        self.description = f'HiFi-GAN (upsampling {model.hop_length}x, denoising strength {self.strength})'
+        form = (f', {model.name} (built from the first input: warm up with --include-warmup)'
+                if isinstance(model, PreparedGenerator) else '')
+        self.description = f'HiFi-GAN (upsampling {model.hop_length}x, denoising strength {self.strength}{form})'
 
     def __call__(self, mel, autocast):
         with autocast:

@@ -11,11 +11,12 @@ import torch.nn.functional as F
 
 import models
 from common.checkpoint import save_checkpoint
-from common.precision import Precision
+from common.precision import Precision, quantize_int8
 from hifigan.benchmark import discriminators_tally, generator_tally, infer_floor
 from hifigan.checkpoint_compat import config_from_state_dict, to_stage_layout
 from hifigan.data_function import SILENT_MEL, get_dataset, random_start
 from hifigan.discriminators import MultiPeriodDiscriminator, MultiScaleDiscriminator
+from hifigan.fast_inference import PreparedGenerator, traced_generator
 from hifigan.model import Generator, ResBlock2
 from hifigan.synthesis import HiFiGANVocoder, validation_images
 from tests.test_benchmarks import _counted_flops, _parameters
@@ -176,6 +177,45 @@ def test_vocoder_returns_float_audio_with_or_without_the_denoiser(strength):
     with torch.no_grad():
         audio = vocoder(torch.randn(2, 80, 6), Precision('cpu', 'bf16').autocast())
     assert audio.dtype == torch.float32 and audio.shape == (2, 6 * 256)
+
+
+def _snr_db(reference, output):
+    return 10 * torch.log10(reference.pow(2).mean() / (output - reference).pow(2).mean()).item()
+
+
+def test_int8_generator_calibrates_on_its_first_mel_then_runs_quantized_close_to_float():
+    model = tiny_model('HiFiGAN', V1_TINY).eval()
+    mel = torch.randn(1, 80, 12, generator=torch.Generator().manual_seed(0))
+    reference = copy.deepcopy(model).remove_weight_norm().infer(mel)
+    quantized = quantize_int8(model)
+    assert isinstance(quantized, PreparedGenerator) and quantized.fast is None
+    first = quantized.infer(mel)  # the calibration run: float32 arithmetic
+    assert torch.equal(first, reference) and quantized.fast is not None
+    later = quantized.infer(mel)
+    assert not torch.equal(later, reference)
+    assert _snr_db(reference, later) > 20  # 31.8 dB here (7-bit inputs without VNNI)
+    assert model.has_weight_norm()  # the original is left as it is
+
+
+def test_torchscript_generator_is_one_frozen_graph_with_the_same_output_at_other_lengths():
+    model = tiny_model('HiFiGAN').remove_weight_norm().eval()
+    traced, done = traced_generator(model)
+    assert 'frozen graph' in done
+    short, long = torch.randn(2, 80, 6), torch.randn(1, 80, 15)
+    assert torch.equal(traced.infer(short), model.infer(short))
+    assert isinstance(traced.fast, torch.jit.ScriptModule)
+    torch.testing.assert_close(traced.infer(long), model.infer(long), rtol=1e-5, atol=1e-6)
+    int8 = quantize_int8(model)
+    assert traced_generator(int8) == (int8, 'stays int8 (tracing it gains nothing)')
+
+
+def test_the_denoiser_of_a_prepared_generator_measures_with_its_float_original():
+    model = tiny_model('HiFiGAN').remove_weight_norm().eval()
+    args = argparse.Namespace(hop_length=256, hifigan='h.pt', hifigan_denoising_strength=0.01)
+    prepared = quantize_int8(model)
+    vocoder = HiFiGANVocoder(prepared, args)
+    assert prepared.fast is None  # the bias measurement did not calibrate on silence
+    torch.testing.assert_close(vocoder.denoiser.bias_spec, HiFiGANVocoder(model, args).denoiser.bias_spec)
 
 
 def test_validation_images_are_mels_of_the_first_clip():

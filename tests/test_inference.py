@@ -101,6 +101,23 @@ def test_golden_waveglow_scripted_and_eager_agree(tmp_path, checkpoints, referen
         assert np.abs(eager_audio.astype(int) - scripted_audio).max() <= 1
 
 
+def test_hifigan_eager_traced_and_int8_speak_the_same_lines(tmp_path, checkpoints, capsys):
+    hifigan = _save(tmp_path / 'hifigan.pt', 'HiFiGAN', tiny_model('HiFiGAN', EIGHT_MELS), EIGHT_MELS)
+    phrases = _write(tmp_path / 'in.txt', ['The first line calibrates.', 'The second is vocoded later.'])
+    common = ['-i', phrases, '--fastpitch', checkpoints['fastpitch'], '--hifigan', hifigan, '--include-warmup']
+    _synthesize(capsys, *common, '-o', tmp_path / 'eager')
+    traced = _synthesize(capsys, *common, '-o', tmp_path / 'traced', '--torchscript')
+    assert '--torchscript: HiFiGAN: traced as one frozen graph' in traced.out
+    _synthesize(capsys, *common, '-o', tmp_path / 'int8', '--int8', 'hifigan')
+    for name in ('audio_0.wav', 'audio_1.wav'):
+        eager = _wav(tmp_path / 'eager' / name).astype(float)
+        assert eager.std() > 0
+        assert np.abs(_wav(tmp_path / 'traced' / name) - eager).max() <= 1
+        int8 = _wav(tmp_path / 'int8' / name)
+        assert len(int8) == len(eager)
+        assert 10 * np.log10((eager ** 2).mean() / ((int8 - eager) ** 2).mean()) > 20  # 29.8 dB here
+
+
 @pytest.mark.parametrize('flag, checkpoint', [('--tacotron2', 'golden_tacotron2_ckpt.pt'),
                                               ('--fastpitch', 'golden_fastpitch10_ckpt.pt')])
 def test_golden_mel_generators_with_griffin_lim(tmp_path, reference_dir, capsys, flag, checkpoint):
