@@ -20,15 +20,17 @@
 #      (scripts/prepare_dataset.sh: split, mels, durations, pitch) with WORKERS processes
 #   d  each model at demo sizes (configs/demo_*.json; Tacotron 2: T2_DEMO_FLAGS) through its recipe script for
 #      DEMO_STEPS optimizer steps in fp32, fp16 (--amp) and bf16 (--amp --amp-dtype bf16); then FastPitch's fp32
-#      run resumed for a second epoch (--resume-from-last; the log must hold both epochs). One chain per model,
-#      the three side by side (PARALLEL=1)
-#   e  inference.py --cuda, Tacotron 2 + WaveGlow and FastPitch + WaveGlow from d's fp32 checkpoints: plain, --amp,
-#      --torchscript (WAVs of phrases/phrase_4_64.txt at batch 2, one timed repeat after a warm-up)
+#      run resumed for a second epoch (--resume-from-last; the log must hold both epochs). One chain per model
+#      (Tacotron 2, FastPitch, WaveGlow, HiFi-GAN), side by side (PARALLEL=1)
+#   e  inference.py --cuda, Tacotron 2 + WaveGlow, FastPitch + WaveGlow and FastPitch + HiFi-GAN from d's fp32
+#      checkpoints: plain, --amp, --torchscript (WAVs of phrases/phrase_4_64.txt at batch 2, one timed repeat
+#      after a warm-up)
 #   f  latency tables of default-size models with RANDOM weights (scripts/gpu_tables.py checkpoints: Tacotron 2
 #      always decoding LAT_T2_STEPS steps, FastPitch durations fixed at LAT_FP_FRAMES_PER_SYMBOL frames per symbol,
-#      WaveGlow with LAT_WG_CHANNELS WN channels) through scripts/inference_benchmark.sh: Tacotron 2 + WaveGlow and
-#      FastPitch + WaveGlow, batch LAT_BS, 128-character lines (LAT_PHRASES), FP16 and TF32 (fp32 with cuDNN's
-#      TF32 default and TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1, as NGC containers run it)
+#      WaveGlow with LAT_WG_CHANNELS WN channels, HiFi-GAN V1) through scripts/inference_benchmark.sh: Tacotron 2 +
+#      WaveGlow, FastPitch + WaveGlow and FastPitch + HiFi-GAN, batch LAT_BS, 128-character lines (LAT_PHRASES),
+#      FP16 and TF32 (fp32 with cuDNN's TF32 default and TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1, as NGC containers run
+#      it)
 #   g  training throughput of each default-size model with --amp through platform/DGXA100_*_AMP_1GPU.sh at the
 #      recipe's batch sizes (Tacotron 2 104, WaveGlow 10 x 8000 samples, FastPitch 32 x 8 accumulation), TP_STEPS
 #      steps on the embedded corpus's clips repeated, the first TP_SKIP left out; against one V100's AMP figures
@@ -40,7 +42,7 @@
 #   GPU_CHECK_DEVICE cuda|cpu [cuda]   RESULTS [output/gpu_check]   PYTHON [python3]   BUDGET_S [450 / 5400]
 #   WHEELHOUSE [.whl]   WHEEL_TARGET [${TMPDIR:-/tmp}/gpu_check_site]   WORKERS [nproc]   PARALLEL [1 / 1]
 #   NUM_CLIPS [300 / 24]   DEMO_STEPS [4 / 1]   DEMO_BS_TACOTRON2 [16 / 2]   DEMO_BS_FASTPITCH [16 / 2]
-#   DEMO_BS_WAVEGLOW [8 / 1]   TRAIN_WORKERS [4 / 0]   INFER_T2_STEPS [400 / 30]
+#   DEMO_BS_WAVEGLOW [8 / 1]   DEMO_BS_HIFIGAN [8 / 1]   TRAIN_WORKERS [4 / 0]   INFER_T2_STEPS [400 / 30]
 #   LAT_PHRASES [phrases/phrase_8_128.txt / phrases/phrase_1_64.txt]   LAT_BS ["1 4"]
 #   LAT_REPEATS_TACOTRON2 [2 / 1]   LAT_REPEATS_FASTPITCH [10 / 1]   LAT_T2_STEPS [860 / 30]
 #   LAT_FP_FRAMES_PER_SYMBOL [7 / 1]   LAT_WG_CHANNELS [256]
@@ -79,6 +81,7 @@ pick() { if (( CPU_MODE )); then echo "$2"; else echo "$1"; fi; }  # pick GPU_DE
 : "${DEMO_BS_TACOTRON2:=$(pick 16 2)}"
 : "${DEMO_BS_FASTPITCH:=$(pick 16 2)}"
 : "${DEMO_BS_WAVEGLOW:=$(pick 8 1)}"
+: "${DEMO_BS_HIFIGAN:=$(pick 8 1)}"
 : "${TRAIN_WORKERS:=$(pick 4 0)}"
 : "${T2_DEMO_FLAGS:=--symbols-embedding-dim 128 --encoder-embedding-dim 128 --encoder-n-convolutions 2 \
 --attention-rnn-dim 256 --attention-dim 64 --decoder-rnn-dim 256 --prenet-dim 128 --postnet-embedding-dim 128 \
@@ -287,6 +290,7 @@ train_demo() {
                    extra+=(--config-file configs/demo_fastpitch.json --warmup-steps 100) ;;
         WaveGlow) bs=$DEMO_BS_WAVEGLOW; list=espeak_audio_text
                   extra+=(--config-file configs/demo_waveglow.json --segment-length 4000 -lr 5e-4) ;;
+        HiFiGAN) bs=$DEMO_BS_HIFIGAN; list=espeak_audio_text; extra+=(--config-file configs/demo_hifigan.json) ;;
     esac
     local train_list="$R/train/${list}_demo_train.txt"
     mkdir -p "$R/train" "$dir"
@@ -321,18 +325,19 @@ train_chain() {  # train_chain MODEL: fp32, (FastPitch: resume), fp16, bf16
 
 # --- e: inference ---------------------------------------------------------------------------------------------------
 
-# infer GENERATOR MODE: inference.py with the demo checkpoints; MODE plain|amp|torchscript
+# infer GENERATOR VOCODER MODE: inference.py with the demo checkpoints; MODE plain|amp|torchscript
 infer() {
-    local generator=$1 mode=$2 flags=() out ckpt
-    local lower
+    local generator=$1 vocoder=$2 mode=$3 flags=() out ckpt
+    local lower vocoder_lower
     lower=$(echo "$generator" | tr 'A-Z' 'a-z')
+    vocoder_lower=$(echo "$vocoder" | tr 'A-Z' 'a-z')
     ckpt="$R/train/$lower/fp32/checkpoint_${generator}_last.pt"
-    out="$R/infer/${lower}_$mode"
+    out="$R/infer/${lower}_${vocoder_lower}_$mode"
     case "$mode" in amp) flags+=(--amp) ;; torchscript) flags+=(--torchscript) ;; esac
     [[ "$generator" == Tacotron2 ]] && flags+=(--max-decoder-steps "$INFER_T2_STEPS")
     "$PYTHON" inference.py -i phrases/phrase_4_64.txt -o "$out" "--$lower" "$ckpt" \
-        --waveglow "$R/train/waveglow/fp32/checkpoint_WaveGlow_last.pt" "$DEV_FLAG" -bs 2 --include-warmup \
-        --repeats 1 "${flags[@]}" || return 1
+        "--$vocoder_lower" "$R/train/$vocoder_lower/fp32/checkpoint_${vocoder}_last.pt" "$DEV_FLAG" -bs 2 \
+        --include-warmup --repeats 1 "${flags[@]}" || return 1
     local wavs lines
     wavs=$(ls "$out"/audio_*.wav 2> /dev/null | wc -l)
     lines=$(grep -c . phrases/phrase_4_64.txt)
@@ -341,29 +346,31 @@ infer() {
 }
 export -f infer
 
-infer_chain() {
-    local generator=$1 lower mode amp_label
-    lower=$(echo "$1" | tr 'A-Z' 'a-z')
+infer_chain() {  # infer_chain GENERATOR VOCODER
+    local generator=$1 vocoder=$2 lower mode amp_label
+    lower=$(echo "$1_$2" | tr 'A-Z' 'a-z')
     amp_label=$(pick "fp16" "bf16 on the CPU")
     for mode in plain amp torchscript; do
-        run_step "e_${lower}_$mode" "$T_INFER" "inference.py: $generator + WaveGlow, $mode$([[ $mode == amp ]] && \
-echo " ($amp_label)")" -- infer "$generator" "$mode"
+        run_step "e_${lower}_$mode" "$T_INFER" "inference.py: $generator + $vocoder, $mode$([[ $mode == amp ]] && \
+echo " ($amp_label)")" -- infer "$generator" "$vocoder" "$mode"
     done
 }
 
 # --- f: latency -----------------------------------------------------------------------------------------------------
 
-latency() {  # latency GENERATOR PRECISION(fp16|fp32) REPEATS
-    local generator=$1 precision=$2 lower env=()
+latency() {  # latency GENERATOR VOCODER(WaveGlow|HiFiGAN) PRECISION(fp16|fp32) REPEATS
+    local generator=$1 vocoder_name=$2 precision=$3 lower env=()
     lower=$(echo "$generator" | tr 'A-Z' 'a-z')
-    local ckpt=("$R"/checkpoints/"$lower"_random*.pt) vocoder=("$R"/checkpoints/waveglow*_random.pt)
+    local ckpt=("$R"/checkpoints/"$lower"_random*.pt) vocoder
+    vocoder=("$R"/checkpoints/$(echo "$vocoder_name" | tr 'A-Z' 'a-z')*_random.pt)
     [[ -f "${ckpt[0]}" && -f "${vocoder[0]}" ]] || { echo "no random checkpoints in $R/checkpoints (f_1)"; return 1; }
     [[ "$precision" == fp32 && "$CPU_MODE" == 0 ]] && env+=(TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1)
-    local generator_env=(TACOTRON2=)
+    local generator_env=(TACOTRON2=) vocoder_env=(WAVEGLOW="${vocoder[0]}")
     if [[ "$generator" == Tacotron2 ]]; then generator_env=(TACOTRON2="${ckpt[0]}"); else
         generator_env+=(FASTPITCH="${ckpt[0]}"); fi
-    env "${env[@]}" "${generator_env[@]}" WAVEGLOW="${vocoder[0]}" PHRASES="$LAT_PHRASES" BS_SEQUENCE="$LAT_BS" \
-        PRECISIONS="$precision" REPEATS="$3" DEVICE="$GPU_CHECK_DEVICE" RESULTS_DIR="$R/latency/$lower" \
+    [[ "$vocoder_name" == HiFiGAN ]] && vocoder_env=(HIFIGAN="${vocoder[0]}")
+    env "${env[@]}" "${generator_env[@]}" "${vocoder_env[@]}" PHRASES="$LAT_PHRASES" BS_SEQUENCE="$LAT_BS" \
+        PRECISIONS="$precision" REPEATS="$4" DEVICE="$GPU_CHECK_DEVICE" RESULTS_DIR="$R/latency/$lower" \
         bash scripts/inference_benchmark.sh
 }
 export -f latency
@@ -399,8 +406,8 @@ step_speed() {
 }
 export -f step_setup step_warm step_pytest step_corpus step_prepare step_speed
 export WHEELHOUSE WHEEL_TARGET NUM_CLIPS WORKERS DEMO_STEPS DEMO_BS_TACOTRON2 DEMO_BS_FASTPITCH DEMO_BS_WAVEGLOW \
-    TRAIN_WORKERS T2_DEMO_FLAGS INFER_T2_STEPS LAT_PHRASES LAT_BS TP_STEPS TP_SKIP TP_BS_TACOTRON2 TP_BS_WAVEGLOW \
-    TP_BS_FASTPITCH TP_ACCUM_FASTPITCH TP_WORKERS TP_SIZES SPEED_ARGS
+    DEMO_BS_HIFIGAN TRAIN_WORKERS T2_DEMO_FLAGS INFER_T2_STEPS LAT_PHRASES LAT_BS TP_STEPS TP_SKIP TP_BS_TACOTRON2 \
+    TP_BS_WAVEGLOW TP_BS_FASTPITCH TP_ACCUM_FASTPITCH TP_WORKERS TP_SIZES SPEED_ARGS
 
 # --- the run --------------------------------------------------------------------------------------------------------
 
@@ -426,19 +433,21 @@ run_step a_2warm "$T_WARM" "librosa's numba code compiled once, before forked wo
     step_warm &
 WARM_PID=$!
 run_step f_1checkpoints "$T_CHECKPOINTS" "random default-size checkpoints (Tacotron 2 $LAT_T2_STEPS steps, \
-WaveGlow-$LAT_WG_CHANNELS, FastPitch $LAT_FP_FRAMES_PER_SYMBOL frames/symbol)" -- \
+WaveGlow-$LAT_WG_CHANNELS, FastPitch $LAT_FP_FRAMES_PER_SYMBOL frames/symbol, HiFi-GAN V1)" -- \
     "$PYTHON" scripts/gpu_tables.py checkpoints "$R/checkpoints" --t2-steps "$LAT_T2_STEPS" \
     --wg-channels "$LAT_WG_CHANNELS" --fp-frames-per-symbol "$LAT_FP_FRAMES_PER_SYMBOL"
 FP16_LABEL=$(pick fp16 "bf16 (--amp on the CPU)")
 FP32_LABEL=$(pick tf32 fp32)
-for generator in Tacotron2 FastPitch; do
-    lower=$(echo "$generator" | tr 'A-Z' 'a-z')
+for pair in Tacotron2+WaveGlow FastPitch+WaveGlow FastPitch+HiFiGAN; do
+    generator=${pair%+*} vocoder_name=${pair#*+}
+    lower=$(echo "$pair" | tr 'A-Z+' 'a-z_')
     repeats_var=LAT_REPEATS_$(echo "$generator" | tr 'a-z' 'A-Z')
+    vocoder_label=$([[ $vocoder_name == WaveGlow ]] && echo "WaveGlow-$LAT_WG_CHANNELS" || echo "HiFi-GAN V1")
     for precision in fp16 fp32; do
         label=$([[ $precision == fp16 ]] && echo "$FP16_LABEL" || echo "$FP32_LABEL")
-        run_step "f_${lower}_${precision/fp32/tf32}" "$T_LATENCY" "latency, $generator + WaveGlow-$LAT_WG_CHANNELS, \
+        run_step "f_${lower}_${precision/fp32/tf32}" "$T_LATENCY" "latency, $generator + $vocoder_label, \
 random weights, $label, batch ${LAT_BS// /,}, ${!repeats_var} repeats of $LAT_PHRASES" -- \
-            latency "$generator" "$precision" "${!repeats_var}"
+            latency "$generator" "$vocoder_name" "$precision" "${!repeats_var}"
     done
 done
 
@@ -453,14 +462,16 @@ run_step c_2prepare "$T_PREPARE" "preprocessing: split, mels, durations, pitch (
 
 if (( PARALLEL )); then
     pids=()
-    for model in Tacotron2 FastPitch WaveGlow; do train_chain "$model" & pids+=($!); done
+    for model in Tacotron2 FastPitch WaveGlow HiFiGAN; do train_chain "$model" & pids+=($!); done
     wait "${pids[@]}"
     pids=()
-    for generator in Tacotron2 FastPitch; do infer_chain "$generator" & pids+=($!); done
+    for pair in "Tacotron2 WaveGlow" "FastPitch WaveGlow" "FastPitch HiFiGAN"; do
+        infer_chain $pair & pids+=($!)
+    done
     wait "${pids[@]}"
 else
-    for model in Tacotron2 FastPitch WaveGlow; do train_chain "$model"; done
-    for generator in Tacotron2 FastPitch; do infer_chain "$generator"; done
+    for model in Tacotron2 FastPitch WaveGlow HiFiGAN; do train_chain "$model"; done
+    for pair in "Tacotron2 WaveGlow" "FastPitch WaveGlow" "FastPitch HiFiGAN"; do infer_chain $pair; done
 fi
 wait "$PYTEST_PID"  # the training measurements have the GPU to themselves
 

@@ -84,10 +84,10 @@ T2_GATE_NEVER = -30.0  # stop-gate logit: sigmoid(-30) ~ 1e-13, never above the 
 
 
 def random_checkpoints(folder, t2_steps, wg_channels, fp_frames_per_symbol, seed=0):
-    """Default-size Tacotron 2, WaveGlow and FastPitch with random weights, in our checkpoint format, written to
-    `folder` -> {model name: path}. Tacotron 2 always runs `t2_steps` decoder steps and its output is that long
-    (decoder_no_early_stopping, and a stop gate that never fires: random weights would stop at random, and an
-    item's length is where its gate first fires); FastPitch's duration predictor always says
+    """Default-size Tacotron 2, WaveGlow, FastPitch and HiFi-GAN (V1) with random weights, in our checkpoint format,
+    written to `folder` -> {model name: path}. Tacotron 2 always runs `t2_steps` decoder steps and its output is
+    that long (decoder_no_early_stopping, and a stop gate that never fires: random weights would stop at random,
+    and an item's length is where its gate first fires); FastPitch's duration predictor always says
     `fp_frames_per_symbol` (random durations would make random lengths); WaveGlow has `wg_channels` WN channels."""
     sys.path.insert(0, str(REPO))
     import torch
@@ -101,9 +101,10 @@ def random_checkpoints(folder, t2_steps, wg_channels, fp_frames_per_symbol, seed
         'Tacotron2': {'decoder_no_early_stopping': True, 'max_decoder_steps': t2_steps},
         'WaveGlow': {'WN_config': {**models.default_model_config('WaveGlow')['WN_config'], 'n_channels': wg_channels}},
         'FastPitch': {},
+        'HiFiGAN': {},
     }
     names = {'Tacotron2': f'tacotron2_random_{t2_steps}steps.pt', 'WaveGlow': f'waveglow{wg_channels}_random.pt',
-             'FastPitch': 'fastpitch_random.pt'}
+             'FastPitch': 'fastpitch_random.pt', 'HiFiGAN': 'hifigan_random.pt'}
     paths = {}
     for name, override in overrides.items():
         torch.manual_seed(seed)
