@@ -48,8 +48,8 @@ class PreparedGenerator(nn.Module):
 
 
 def _int8_qconfig_mapping():
-    """The convolutions only: fbgemm's int8 residual sums and activations cost more than they save (V1 ran at 1.8x
-    real time that way, 2.2-2.4x with them in float32, and 4 dB closer to float32). Min/max input ranges (the
+    """The convolutions only: fbgemm's int8 residual sums and activations cost more than they save (V1 ran at 1.8-2.1x
+    real time that way, 2.2-2.6x with them in float32, and 4 dB closer to float32). Min/max input ranges (the
     calibration input is all we know of the data); symmetric int8 weights, per output channel, per tensor where
     fbgemm has no per-channel kernel (transposed convolutions)."""
     from torch.ao.quantization import MinMaxObserver, PerChannelMinMaxObserver, QConfig, QConfigMapping
