@@ -70,15 +70,21 @@ def train_floor(c, precision, batch, n_symbols, n_frames):
 
 # ---------------------------------------------------------------- workloads
 
-def infer_workload(spec, device, precision, quick):
-    """The baseline's sentence with given durations (the duration and pitch predictors still run)."""
-    config, model = default_model(spec, device)
+def given_durations_workload(config, model, device, precision, infer):
+    """The baseline's sentence with given durations (the predictors still run): infer(model, text, lengths,
+    durations) is the version's call."""
     text, lengths = sentence_ids(device)
     durations = torch.full_like(text, FRAMES_PER_SYMBOL)
     n_frames = FRAMES_PER_SYMBOL * N_SYMBOLS
-    run = inference_call(model, precision, lambda m: m.infer(text, lengths, dur_tgt=durations))
+    run = inference_call(model, precision, lambda m: infer(m, text, lengths, durations))
     return Workload(run, run, n_frames, config, {'batch': 1, 'n_symbols': N_SYMBOLS, 'n_frames': n_frames},
                     f'batch 1, {N_SYMBOLS} symbols, dur_tgt {FRAMES_PER_SYMBOL} per symbol -> {n_frames} frames')
+
+
+def infer_workload(spec, device, precision, quick):
+    config, model = default_model(spec, device)
+    return given_durations_workload(config, model, device, precision,
+                                    lambda m, text, lengths, durations: m.infer(text, lengths, dur_tgt=durations))
 
 
 # the 1.1 recipe's model: the default config with energy conditioning (scripts/train_fastpitch11.sh)
@@ -92,14 +98,10 @@ def v11_model(spec, device):
 
 
 def infer_workload_v11(spec, device, precision, quick):
-    """As 1.0's: the baseline's sentence with given durations (the predictors, energy's included, still run)."""
+    """As 1.0's (energy's predictor runs too); 1.1's infer reads the lengths off the padding."""
     config, model = v11_model(spec, device)
-    text, _ = sentence_ids(device)
-    durations = torch.full_like(text, FRAMES_PER_SYMBOL)
-    n_frames = FRAMES_PER_SYMBOL * N_SYMBOLS
-    run = inference_call(model, precision, lambda m: m.infer(text, dur_tgt=durations))
-    return Workload(run, run, n_frames, config, {'batch': 1, 'n_symbols': N_SYMBOLS, 'n_frames': n_frames},
-                    f'batch 1, {N_SYMBOLS} symbols, dur_tgt {FRAMES_PER_SYMBOL} per symbol -> {n_frames} frames')
+    return given_durations_workload(config, model, device, precision,
+                                    lambda m, text, lengths, durations: m.infer(text, dur_tgt=durations))
 
 
 def train_workload_v11(spec, device, precision, quick):
