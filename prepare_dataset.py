@@ -320,7 +320,7 @@ def process_clip(clip):
             path = output_path(settings.dataset_path, kind, clip.clip_id)
             if wanted and kind in _worker['kinds'] and not path.is_file():
                 torch_save_atomic(make(), path)
-    except ValueError as error:  # AudioError, DurationError and bad saved tensors: a problem of this clip
+    except ValueError as error:  # AudioError, TimingsError, bad saved tensors: a problem of this clip
         return clip, str(error)
     return clip, None
 

@@ -24,16 +24,16 @@ alignment that a model learns can be scored, which no published recipe reports. 
    prepare_dataset.py makes of the timings for a model that trains on given durations; 0 by construction, a check
    of the mapping).
 
-Words and boundaries, cut as prepare_dataset.py's durations from eSpeak cut the text (durations_from_espeak), so
-that those durations score 0: each word event of the timings starts a segment that runs to the next event (text
-before the first joins it; eSpeak joins some written words into one event, which then counts as one word); a word
-is its segment's characters from the first to the last letter or digit. It starts at its event (the silent closure
-of a word-initial stop comes before eSpeak's first phoneme event but belongs to the word) or, where a symbol of
-its own precedes it (a quote), at its first non-pause phoneme; it ends where its last non-pause phoneme ends (the
-pause after it goes to the space or punctuation that follows), or at the next event where no symbol follows.
-Sample s lies at mel frame round(s / hop_length). An alignment's boundaries are where the word's first symbol
-starts and where its last symbol ends (running sums of the durations). Left out: a start at the clip's first
-symbol and an end at its last symbol, which every alignment puts on the clip's first and last frame.
+Words and boundaries, cut as prepare_dataset.py's durations from eSpeak (durations_from_espeak) cut the text, both
+by common/corpus/timings.py, so that those durations score 0: each word event of the timings starts a segment that
+runs to the next event (text before the first joins it; eSpeak joins some written words into one event, which then
+counts as one word); a word is its segment's characters from the first to the last letter or digit. It starts at its
+event (the silent closure of a word-initial stop comes before eSpeak's first phoneme event but belongs to the word)
+or, where a symbol of its own precedes it (a quote), at its first non-pause phoneme; it ends where its last
+non-pause phoneme ends (the pause after it goes to the space or punctuation that follows), or at the next event
+where no symbol follows. Sample s lies at mel frame round(s / hop_length). An alignment's boundaries are where the
+word's first symbol starts and where its last symbol ends (running sums of the durations). Left out: a start at the
+clip's first symbol and an end at its last symbol, which every alignment puts on the clip's first and last frame.
 """
 import argparse
 import json
@@ -55,6 +55,7 @@ import models
 import prepare_dataset
 from benchmarks.training import PREFIX, REPO_ROOT, demo_config_flags
 from common.benchmarking import SEED, AlignmentCase, cases_of_kind
+from common.corpus.timings import even_shares, speech_bounds, word_segments
 from common.data_args import add_audio_args, add_text_args, stft_kwargs
 from common.fileio import load_tensor
 from common.filelist import entry_text_ids, read_filelist
@@ -66,7 +67,6 @@ from common.text import cleaned_symbol_positions, text_to_sequence
 DEFAULT_CPU_SECONDS = 600
 ENDLESS = 1_000_000        # --epochs (and checkpoint and validation intervals) that the budget always ends first
 POLL_SECONDS = 0.5
-PAUSE_PREFIX = '_'         # eSpeak's pause phonemes: '_', '_:', '_!', ...
 # prepare_dataset.py flag that writes each per-clip kind a filelist names (prepare_dataset.DERIVED_FILELISTS)
 EXTRACT_FLAGS = {'mels': '--extract-mels', 'pitch': '--extract-frame-pitch', 'durations': '--extract-durations',
                  'pitch_char': '--extract-pitch'}
@@ -102,28 +102,6 @@ def symbol_chars(text, cleaner_names):
     if positions is None:
         raise ValueError(f'timings text {text!r} changes under the cleaners {cleaner_names}')
     return {char: symbol for symbol, char in enumerate(positions)}
-
-
-def word_segments(timings):
-    """[(first char, end char, first sample, end sample)] per word event, cut as prepare_dataset.py's eSpeak
-    durations cut them: events that do not move forward in both text and time are dropped, the first segment
-    starts at the clip's start and the last one runs to its end."""
-    text, num_samples = timings['text'], timings['num_samples']
-    anchors = []
-    for word in timings['words']:
-        position, sample = word['text_position'], word['start_sample']
-        if not anchors or (position > anchors[-1][0] and sample >= anchors[-1][1]):
-            anchors.append((position, sample))
-    anchors = [(0, 0)] + anchors[1:] + [(len(text), num_samples)]
-    return [(c0, c1, s0, s1) for (c0, s0), (c1, s1) in zip(anchors, anchors[1:])]
-
-
-def speech_bounds(phonemes, start, end, num_samples):
-    """(first, last) sample of the non-pause phonemes that start in [start, end), or None when there are none."""
-    starts = [phoneme['start_sample'] for phoneme in phonemes] + [num_samples]
-    spoken = [(starts[i], min(starts[i + 1], end)) for i, phoneme in enumerate(phonemes)
-              if not phoneme['name'].startswith(PAUSE_PREFIX) and start <= starts[i] < end]
-    return (spoken[0][0], max(stop for _, stop in spoken)) if spoken else None
 
 
 def word_spans(timings, cleaner_names, hop_length, n_frames):
@@ -330,18 +308,14 @@ def model_errors(spec, model, clips):
         return [boundary_errors(aligner.durations(clip.ids, clip.mel), clip.spans) for clip in clips]
 
 
-def even_durations(n_frames, n_symbols):
-    """Every symbol as long as the others (differing by at most a frame): an alignment that knows nothing."""
-    return [(n_frames * (i + 1)) // n_symbols - (n_frames * i) // n_symbols for i in range(n_symbols)]
-
-
 def espeak_durations(clip, stft, cleaner_names):
     return prepare_dataset.durations_from_espeak(clip.timings, cleaner_names, clip.mel.size(1), stft['hop_length'])
 
 
 def reference_rows(clips, stft, cleaner_names, ms_per_frame):
-    """The rows without a model: even durations, and eSpeak's own durations (0: a check of the mapping)."""
-    even = [boundary_errors(even_durations(clip.mel.size(1), len(clip.ids)), clip.spans) for clip in clips]
+    """The rows without a model: even durations (an alignment that knows nothing), and eSpeak's own durations
+    (0: a check of the mapping)."""
+    even = [boundary_errors(even_shares(clip.mel.size(1), len(clip.ids)), clip.spans) for clip in clips]
     espeak = [boundary_errors(espeak_durations(clip, stft, cleaner_names), clip.spans) for clip in clips]
     return {'even durations (no model)': summary(even, ms_per_frame),
             "eSpeak's durations (prepare_dataset.py)": summary(espeak, ms_per_frame)}

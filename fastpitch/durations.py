@@ -1,28 +1,28 @@
 """Per-symbol durations (mel frames per input symbol) for FastPitch, from two sources.
 
-* eSpeak timings (the embedded corpus): the word events anchor character positions to samples. Each word starts
-  a segment that runs to the next word; inside it, the phonemes before the first / after the last non-pause phoneme
-  are its leading / trailing pause. Characters are grouped the same way: non-alphanumerics before the first
-  letter, the core from the first to the last letter or digit (apostrophes, hyphens and words eSpeak did not report
-  included), and the spaces and punctuation after the last one. Pauses go to those spaces and punctuation, speech to
-  the core, shared out evenly over its characters (letters do not map one to one onto phonemes, an even share is
-  the simplest honest split). Text before the first word joins the first segment, so the leading silence goes to
-  leading punctuation, or else to the first symbol; the trailing silence likewise goes to the final punctuation or
-  space, or else to the last symbol. A boundary at sample s falls at frame round(s / hop_length); the last one is
-  the mel length.
+* eSpeak timings (the embedded corpus): the word events anchor character positions to samples. Each word starts a
+  segment that runs to the next word (common/corpus/timings.py cuts them); inside it, the phonemes before the first
+  / after the last non-pause phoneme are its leading / trailing pause. Characters are grouped the same way:
+  non-alphanumerics before the first letter, the core from the first to the last letter or digit (apostrophes,
+  hyphens and words eSpeak did not report included), and the spaces and punctuation after the last one. Pauses go to
+  those spaces and punctuation, speech to the core, shared out evenly over its characters (letters do not map one to
+  one onto phonemes, an even share is the simplest honest split). Text before the first word joins the first
+  segment, so the leading silence goes to leading punctuation, or else to the first symbol; the trailing silence
+  likewise goes to the final punctuation or space, or else to the last symbol. A boundary at sample s falls at frame
+  round(s / hop_length); the last one is the mel length.
 * Attention (Tacotron2.teacher_forced_alignment): each mel frame counted for its most attended symbol.
 
 Both give int64 counts, one per symbol of `text_to_sequence(text, cleaners)`, that sum exactly to the mel length.
 """
 import torch
 
+from common.corpus.timings import TimingsError, even_shares, speech_bounds, word_segments
 from common.text import cleaned_symbol_positions
 
-PAUSE_PREFIX = '_'  # eSpeak's own pause symbols: '_', '_:', '_!', ...
 
-
-class DurationError(ValueError):
-    """Timings or an alignment that cannot give durations for a clip."""
+class DurationError(TimingsError):
+    """eSpeak timings that cannot give durations for a clip's symbols or mel; faults of the timings themselves
+    (phonemes out of order, word events outside the text or the audio) raise the base class, TimingsError."""
 
 
 def mel_frame_count(num_samples, hop_length):
@@ -49,8 +49,9 @@ def durations_from_espeak(timings, cleaner_names, n_frames, hop_length):
     if not positions:
         raise DurationError(f'text {text!r} has no known symbol')
     pieces = []
-    for chars, samples in _segments(text, timings['words'], timings['phonemes'], timings['num_samples']):
-        pieces.extend(_split_segment(text, chars, samples))
+    for char_start, char_end, start, end in word_segments(timings):
+        speech = speech_bounds(timings['phonemes'], start, end, timings['num_samples']) or (end, end)
+        pieces.extend(_split_segment(text, (char_start, char_end), (start, *speech, end)))
 
     # Sample boundaries -> frame boundaries; the end of the clip is the end of the last mel frame.
     def to_frame(sample):
@@ -79,43 +80,6 @@ def durations_from_espeak(timings, cleaner_names, n_frames, hop_length):
         raise DurationError(f'eSpeak timings of {text!r} do not fit a mel of {n_frames} frames '
                             f'(got {durations.tolist()})')
     return durations
-
-
-def even_shares(total, n):
-    """Split `total` into n non-negative integers that differ by at most one and sum to `total`."""
-    return [(total * (i + 1)) // n - (total * i) // n for i in range(n)]
-
-
-def _segments(text, words, phonemes, num_samples):
-    """Yield ((first_char, end_char), (start_sample, speech_start, speech_end, end_sample)) per word segment."""
-    starts = [phoneme['start_sample'] for phoneme in phonemes]
-    if starts != sorted(starts) or (starts and not 0 <= starts[0] <= starts[-1] < num_samples):
-        raise DurationError(f'phoneme start samples must be non-decreasing and lie in [0, {num_samples})')
-    anchors = []  # (char position, start sample), both strictly increasing
-    for word in words:
-        position, sample = word['text_position'], word['start_sample']
-        if not 0 <= position < len(text) or not 0 <= sample <= num_samples:
-            raise DurationError(f'word event {word} lies outside the text ({len(text)} characters) or the audio '
-                                f'({num_samples} samples)')
-        if not anchors or (position > anchors[-1][0] and sample >= anchors[-1][1]):
-            anchors.append((position, sample))
-    if not anchors:
-        anchors = [(0, 0)]
-    anchors[0] = (0, 0)  # leading text and silence join the first word
-    anchors.append((len(text), num_samples))
-    for (char_start, sample_start), (char_end, sample_end) in zip(anchors, anchors[1:]):
-        speech_start, speech_end = _speech_bounds(phonemes, sample_start, sample_end, num_samples)
-        yield (char_start, char_end), (sample_start, speech_start, speech_end, sample_end)
-
-
-def _speech_bounds(phonemes, start, end, num_samples):
-    """(first, last) sample of non-pause phonemes in [start, end), or (end, end) when there is only pause."""
-    starts = [phoneme['start_sample'] for phoneme in phonemes] + [num_samples]
-    spoken = [(starts[i], min(starts[i + 1], end)) for i, phoneme in enumerate(phonemes)
-              if not phoneme['name'].startswith(PAUSE_PREFIX) and start <= starts[i] < end]
-    if not spoken:
-        return end, end
-    return spoken[0][0], max(stop for _, stop in spoken)
 
 
 def _split_segment(text, chars, samples):

@@ -43,11 +43,6 @@ def test_espeak_durations_score_zero_and_a_shifted_alignment_its_shift():
     assert result['p90_frames'] == pytest.approx(3.1)  # numpy's linear interpolation between 1 and 4
 
 
-def test_even_durations_share_the_frames_out():
-    assert alignment.even_durations(11, 4) == [2, 3, 3, 3]
-    assert sum(alignment.even_durations(457, 91)) == 457
-
-
 def test_espeak_durations_put_every_word_boundary_of_the_corpus_where_the_timings_do(corpus_dir):
     measured = 0
     for path in sorted((corpus_dir / 'timings').glob('*.json')):

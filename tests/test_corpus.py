@@ -1,5 +1,5 @@
 """The embedded eSpeak NG corpus: layout (the corpus only, no filelists), its split into filelists like LJSpeech's,
-audio format, timings, determinism, resume, and its errors."""
+audio format, timings, determinism, resume, and its errors; even shares (common/corpus/timings.py)."""
 import json
 import re
 import shutil
@@ -13,6 +13,7 @@ import soundfile as sf
 from common import splits
 from common.corpus import build, espeak
 from common.corpus.sentences import sentence
+from common.corpus.timings import PAUSE_PREFIX, even_shares
 from common.text.cleaners import english_cleaners
 from common.text.symbols import symbols
 from tests.conftest import TINY_CORPUS_CLIPS as TINY_CLIPS
@@ -81,7 +82,7 @@ def test_timings_cover_every_clip(corpus_dir):
         starts = [phoneme['start_sample'] for phoneme in timings['phonemes']]
         assert starts == sorted(starts)
         assert 0 <= starts[0] and starts[-1] < num_samples
-        assert any(not phoneme['name'].startswith('_') for phoneme in timings['phonemes'])
+        assert any(not phoneme['name'].startswith(PAUSE_PREFIX) for phoneme in timings['phonemes'])
 
         text = timings['text']
         assert timings['words'], identifier
@@ -93,6 +94,12 @@ def test_timings_cover_every_clip(corpus_dir):
             assert text[begin].isalnum(), f'{identifier}: word event {text[begin:end]!r} starts on {text[begin]!r}'
             assert begin == 0 or not text[begin - 1].isalnum(), f'{identifier}: {text[begin - 1:end]!r}'
             assert end == len(text) or not text[end].isalnum(), f'{identifier}: {text[begin:end + 1]!r}'
+
+
+
+def test_even_shares_split_a_total_evenly():
+    assert even_shares(7, 3) == [2, 2, 3] and even_shares(0, 2) == [0, 0] and even_shares(2, 4) == [0, 1, 0, 1]
+    assert even_shares(11, 4) == [2, 3, 3, 3] and sum(even_shares(457, 91)) == 457
 
 
 def corpus_files(root):

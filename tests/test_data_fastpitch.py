@@ -10,12 +10,12 @@ import torch
 
 from common.audio import load_wav, save_wav
 import models
+from common.corpus.timings import TimingsError
 from common.data_args import add_audio_args, add_data_args, add_text_args
 from common.filelist import FilelistError
 from common.text import text_to_sequence
 from fastpitch.data_function import batch_to_device, get_collate_fn, get_dataset
-from fastpitch.durations import (DurationError, durations_from_alignment, durations_from_espeak, even_shares,
-                                 mel_frame_count)
+from fastpitch.durations import durations_from_alignment, durations_from_espeak, mel_frame_count
 from fastpitch.pitch import (PitchStatsError, char_pitch, frame_pitch, normalize_pitch, read_pitch_stats,
                              write_pitch_stats)
 from fastpitch.attention_prior import interpolated_prior
@@ -69,12 +69,8 @@ def test_espeak_pauses_go_to_spaces_and_punctuation():
 
 def test_espeak_durations_reject_timings_outside_the_text():
     timings = synthetic_timings('hi', [(5, 2, 0)], [('h', 0)], 1000)
-    with pytest.raises(DurationError, match='outside the text'):
+    with pytest.raises(TimingsError, match='outside the text'):
         espeak_durations(timings)
-
-
-def test_even_shares():
-    assert even_shares(7, 3) == [2, 2, 3] and even_shares(0, 2) == [0, 0] and even_shares(2, 4) == [0, 1, 0, 1]
 
 
 def test_alignment_durations_count_argmax_frames():
