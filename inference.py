@@ -14,6 +14,29 @@ Every batch is one measured run (--repeats passes over the input); the summary i
 the per-run numbers, written as JSON lines to --log-file (default <output>/nvlog_infer.json). The statistics are
 described in common/latency.py.
 
+--stream starts the audio before the whole text is vocoded: the lines are synthesized in input order, one sentence
+at a time (batch size 1), each sentence's mel is vocoded in chunks of --stream-chunk-frames frames with the
+vocoder's context on either side (common/streaming.py), and every chunk is written as soon as it is ready: into
+its line's WAV (a temporary file, renamed once the line is complete; the same pauses and fades), or with -o - as
+raw 16-bit little-endian mono PCM on stdout, the lines joined by the sentence pause (messages go to stderr):
+
+    python inference.py -i phrases/phrase.txt -o - --fastpitch FP.pt --hifigan HG.pt --stream | aplay -f S16_LE -r 22050
+
+The streamed audio is -bs 1's to float rounding (WaveGlow at --sigma-infer 0; Griffin-Lim differs at every chunk).
+Each line is one measured run, and the summary adds the time to first audio (from the start of the line). Time to
+first audio against whole-utterance latency, for a 500-character paragraph (its sentences fit one batch of 8):
+
+    python inference.py -i phrases/paragraph_500.txt --fastpitch FP.pt --hifigan HG.pt --include-warmup \
+        --repeats 5 --log-file whole.json
+    python inference.py -i phrases/paragraph_500.txt --fastpitch FP.pt --hifigan HG.pt --include-warmup \
+        --repeats 5 --log-file stream.json --stream
+    python -m common.latency whole.json stream.json  # latency_mean of whole, first_audio_latency_mean of stream
+
+--backend onnxruntime runs files exported by export.py --format onnx (--fastpitch fastpitch.onnx --hifigan
+hifigan.onnx; a Tacotron 2 is its folder) with ONNX Runtime on the CPU: the same WAVs as the checkpoints give, to
+float rounding (WaveGlow at --sigma-infer 0; with noise, both draw their own), through the same batching, denoiser
+and measurements (common/onnx_backend.py). int8 there is an export of its own (export.py --int8).
+
 --amp autocasts the models to float16 on a GPU and to bfloat16 on the CPU (the CPU has no fast float16 kernels);
 Griffin-Lim and the denoiser always run in float32. --int8 MODEL... runs the named models with int8 quantization
 (common/precision.py; HiFi-GAN's is static, calibrated on its first input: hifigan/fast_inference.py), on the CPU
@@ -21,7 +44,10 @@ only. Model sizes, the mel size included, come from the checkpoints (the audio f
 used); --sampling-rate and the STFT flags serve Griffin-Lim and the WAVs.
 """
 import argparse
+import contextlib
+import math
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -30,7 +56,7 @@ import torch.nn.functional as F
 
 import models
 from common import latency
-from common.audio import AudioError, save_wav
+from common.audio import AudioError, pcm16, save_wav, wav_writer
 from common.checkpoint import CheckpointError
 from common.cli import ArgumentParser
 from common.data_args import add_audio_args, add_text_args, stft_kwargs
@@ -38,13 +64,19 @@ from common.logger import Logger
 from common.model_spec import GENERATOR, VOCODER
 from common.precision import inference_precision, quantize_int8
 from common.stft import TacotronSTFT
-from common.text_batching import (MAX_PIECE_CHARS, SILENT_MEL, PhraseFileError, join_pieces, length_sorted_batches,
-                                  pad_sequences, pieces_by_phrase, plan_pieces, read_phrases)
+from common.streaming import vocode_in_chunks
+from common.text_batching import (MAX_PIECE_CHARS, SILENT_MEL, PhraseFileError, fade_out_part, join_pieces,
+                                  length_sorted_batches, pad_sequences, pieces_by_phrase, plan_pieces, read_phrases)
 
 FADE_OUT_S = 0.01
 SENTENCE_PAUSE_S = 0.2
 MIN_VOCODER_FRAMES = 4  # the STFTs of Griffin-Lim and the denoiser need more than filter_length / 2 samples
 DEFAULT_LOG_NAME = 'nvlog_infer.json'
+DEFAULT_BATCH_SIZE = 8
+STREAM_CHUNK_FRAMES = 64  # 0.74 s at 22,050 Hz: HiFi-GAN V1 vocodes 64 + 2 x 13 frames per chunk (1.4x the work)
+STDOUT = '-'  # -o - with --stream: raw PCM on stdout
+ONNX_RUNTIME = 'onnxruntime'
+BACKENDS = ('pytorch', ONNX_RUNTIME)
 
 
 class InferenceError(ValueError):
@@ -57,8 +89,10 @@ def build_parser():
     io = parser.add_argument_group('input and output')
     io.add_argument('-i', '--input', required=True,
                     help='Text file, one phrase per line, or a .tsv file with a "text" column')
-    io.add_argument('-o', '--output', help='Folder for the WAV files (none written without it)')
-    io.add_argument('--log-file', help=f'JSON-lines log (default: <output>/{DEFAULT_LOG_NAME}, none without -o)')
+    io.add_argument('-o', '--output', help='Folder for the WAV files (none written without it); with --stream, '
+                                           '"-" writes raw 16-bit little-endian mono PCM to stdout instead')
+    io.add_argument('--log-file', help=f'JSON-lines log (default: <output>/{DEFAULT_LOG_NAME}, none without -o or '
+                                       'with -o -)')
     io.add_argument('--save-mels', action='store_true', help='Also save each line\'s mel as <name>_mel.pt')
     add_checkpoint_args(parser.add_argument_group('models'))
     for spec in models.MODELS.values():
@@ -70,7 +104,18 @@ def build_parser():
     synthesis.add_argument('--seed', type=int, default=1234, help='Seed of the models\' noise and dropout')
 
     runtime = parser.add_argument_group('runtime')
-    runtime.add_argument('-bs', '--batch-size', type=int, default=8, help='Sentences per batch')
+    runtime.add_argument('-bs', '--batch-size', type=int,
+                         help=f'Sentences per batch (default {DEFAULT_BATCH_SIZE}; 1 with --stream, its only value)')
+    runtime.add_argument('--stream', action='store_true',
+                         help='Write the audio as it is made: one sentence at a time, each sentence\'s mel vocoded in '
+                              'chunks with the vocoder\'s context on either side, each chunk written when ready (to '
+                              'stdout with -o -); the summary adds the time to first audio')
+    runtime.add_argument('--stream-chunk-frames', type=int, metavar='FRAMES',
+                         help=f'--stream: mel frames per chunk (default {STREAM_CHUNK_FRAMES}); smaller chunks start '
+                              'sooner, larger ones vocode fewer context frames')
+    runtime.add_argument('--backend', choices=BACKENDS, default='pytorch',
+                         help='onnxruntime: the model flags name files exported by export.py --format onnx (a '
+                              'Tacotron 2 folder), run by ONNX Runtime on the CPU')
     device = runtime.add_mutually_exclusive_group()
     device.add_argument('--cpu', action='store_true', help='Run on the CPU (the default where no GPU is found)')
     device.add_argument('--cuda', action='store_true', help='Run on the GPU (an error where none is found)')
@@ -88,7 +133,7 @@ def build_parser():
     benchmark = parser.add_argument_group('benchmark')
     benchmark.add_argument('--repeats', type=int, default=1, help='Measured passes over the input')
     benchmark.add_argument('--warmup-steps', type=int, default=0,
-                           help='Measured runs (batches) left out of the summary at the start')
+                           help='Measured runs (batches; lines with --stream) left out of the summary at the start')
     benchmark.add_argument('--include-warmup', action='store_true',
                            help='Run one unmeasured pass over the input first (two with --torchscript, which '
                                 'optimizes on the second call)')
@@ -136,9 +181,34 @@ def check_model_flags(args, used_specs):
             raise InferenceError(f'{", ".join(changed)}: only with {spec.inference_flag}')
 
 
+def check_stream_flags(args):
+    """--stream's flags only with it; it vocodes one sentence at a time and writes audio only."""
+    if args.stream:
+        if args.batch_size not in (None, 1):
+            raise InferenceError(f'-bs/--batch-size {args.batch_size}: --stream synthesizes one sentence at a time')
+        if args.save_mels:
+            raise InferenceError('--save-mels: not with --stream (it writes the audio only)')
+    elif args.stream_chunk_frames is not None:
+        raise InferenceError('--stream-chunk-frames: only with --stream')
+    elif args.output == STDOUT:
+        raise InferenceError('-o -: raw PCM on stdout only with --stream')
+
+
+def fill_stream_defaults(args):
+    """The defaults that depend on --stream."""
+    if args.batch_size is None:
+        args.batch_size = 1 if args.stream else DEFAULT_BATCH_SIZE
+    if args.stream and args.stream_chunk_frames is None:
+        args.stream_chunk_frames = STREAM_CHUNK_FRAMES
+
+
 def check_args(args):
+    check_stream_flags(args)
+    fill_stream_defaults(args)
     positive = {'-bs/--batch-size': args.batch_size, '--repeats': args.repeats,
                 '--max-piece-chars': args.max_piece_chars}
+    if args.stream:
+        positive['--stream-chunk-frames'] = args.stream_chunk_frames
     for flag, value in positive.items():
         if not value > 0:
             raise InferenceError(f'{flag} must be positive, got {value}')
@@ -152,10 +222,17 @@ def check_args(args):
             raise InferenceError(f'--int8 {name}: no --{name} checkpoint is given')
     if args.int8 and args.cuda:
         raise InferenceError('--int8 runs on the CPU (fbgemm kernels): drop --cuda')
+    if args.backend == ONNX_RUNTIME:
+        pytorch_only = {'--int8': args.int8, '--amp': args.amp, '--torchscript': args.torchscript,
+                        '--cuda': args.cuda, '--allow-pickle': args.allow_pickle}
+        for flag, given in pytorch_only.items():
+            if given:
+                raise InferenceError(f'{flag}: a PyTorch flag; --backend onnxruntime runs exported files on the CPU '
+                                     '(export.py --int8 makes int8 ones)')
 
 
 def pick_device(args):
-    if args.cpu:
+    if args.cpu or args.backend == ONNX_RUNTIME:
         return torch.device('cpu')
     if args.int8:
         print('--int8: running on the CPU')
@@ -181,8 +258,14 @@ def prepare_output_dir(path):
 
 def load_synthesizer(spec, args, device):
     """The spec's generator or vocoder around the checkpoint's model: int8-quantized where --int8 names it,
-    submodules scripted where --torchscript asks."""
+    submodules scripted where --torchscript asks; or around the exported file, with --backend onnxruntime."""
     path = checkpoint_path(args, spec)
+    if args.backend == ONNX_RUNTIME:
+        from common.onnx_backend import OnnxBackendError, load_onnx_synthesizer  # ONNX Runtime loads for it only
+        try:
+            return load_onnx_synthesizer(spec, path, args)
+        except OnnxBackendError as error:
+            raise InferenceError(str(error)) from None
     try:
         model = models.load_model_from_checkpoint(spec.name, path, device, allow_pickle=args.allow_pickle)
     except CheckpointError as error:
@@ -204,6 +287,9 @@ class GriffinLimVocoder:
         self.stft = TacotronSTFT(**{**stft_kwargs(args), 'n_mel_channels': n_mel_channels}).to(device)
         self.n_mel_channels = n_mel_channels
         self.hop_length = args.hop_length
+        # Its random start phase is drawn per call, so no context makes chunks equal the whole; two STFT windows on
+        # either side keep the reflect-padded ends, where the iterations settle worst, out of the audio kept.
+        self.stream_context_frames = 2 * math.ceil(args.filter_length / args.hop_length)
         self.description = 'Griffin-Lim (no vocoder checkpoint given; expect metallic, phasey audio)'
 
     def __call__(self, mel, autocast):
@@ -275,29 +361,88 @@ class Synthesizer:
         self.precision = amp_precision
 
     def __call__(self, sequences):
-        text, lengths = pad_sequences(sequences)
         timings = {}
         with latency.timed(self.device, timings, 'latency'):
-            text, lengths = text.to(self.device), lengths.to(self.device)
-            with latency.timed(self.device, timings, 'generator_latency'), self.precision.autocast():
-                mel, mel_lengths, overrun = self.generator(text, lengths)
+            with latency.timed(self.device, timings, 'generator_latency'):
+                mel, mel_lengths, overrun = self.generate(sequences)
             with latency.timed(self.device, timings, 'vocoder_latency'):
-                audio = self._vocode(mel)
-            mel_lengths = mel_lengths.cpu().tolist()
+                audio = self.vocode(mel)
             hop = self.vocoder.hop_length
             items = [(mel[i, :, :n].float().cpu(), audio[i, :n * hop].cpu()) for i, n in enumerate(mel_lengths)]
         timings.update(mel_frames=sum(mel_lengths), audio_samples=sum(n * hop for n in mel_lengths),
                        utterances=len(sequences))
-        overrun = [False] * len(sequences) if overrun is None else overrun.cpu().tolist()
         return items, overrun, timings
 
-    def _vocode(self, mel):
+    def generate(self, sequences):
+        """Symbol ids of a batch -> (padded mel on the device, mel length per item, overrun flag per item)."""
+        text, lengths = pad_sequences(sequences)
+        with self.precision.autocast():
+            mel, mel_lengths, overrun = self.generator(text.to(self.device), lengths.to(self.device))
+        overrun = [False] * len(sequences) if overrun is None else overrun.cpu().tolist()
+        return mel, mel_lengths.cpu().tolist(), overrun
+
+    def vocode(self, mel):
         if mel.size(2) == 0:
             return mel.new_zeros(mel.size(0), 0, dtype=torch.float32)
         missing = MIN_VOCODER_FRAMES - mel.size(2)
         if missing > 0:  # silence after the end; trimmed away again with the item's length
             mel = F.pad(mel, (0, missing), value=SILENT_MEL)
         return self.vocoder(mel, self.precision.autocast())
+
+
+class StreamingSynthesizer(Synthesizer):
+    """--stream: the sentences of one input line one at a time, each sentence's mel vocoded in chunks
+    (common/streaming.py) and every chunk handed to `write` as soon as it is ready, faded out at the sentence's end
+    and followed by the pause before the next sentence as in write_outputs."""
+
+    def __init__(self, generator, vocoder, device, amp_precision, args):
+        super().__init__(generator, vocoder, device, amp_precision)
+        self.chunk_frames = args.stream_chunk_frames
+        self.pause_samples = pause_samples(vocoder.hop_length, args)
+        self.fade_samples = fade_samples(args)
+
+    def __call__(self, sequences, write):
+        """-> (mel frames per sentence, overrun flag per sentence, the line's timings): those of a batch run, less
+        the time spent in `write`, and first_audio_latency, from the start to the first chunk ready."""
+        timings, frames, overrun = {'writing': 0.0}, [], []
+        latency.synchronize(self.device)
+        start = time.perf_counter()
+        for index, ids in enumerate(sequences):
+            if index:
+                self._write(write, torch.zeros(self.pause_samples), timings)
+            with latency.timed(self.device, timings, 'generator_latency'):
+                mel, [n_frames], [stopped] = self.generate([ids])
+            n_samples = n_frames * self.vocoder.hop_length
+            for offset, chunk in self._chunks(mel[:, :, :n_frames], timings):
+                timings.setdefault('first_audio_latency', time.perf_counter() - start)
+                self._write(write, fade_out_part(chunk, offset, n_samples, self.fade_samples), timings)
+            frames.append(n_frames)
+            overrun.append(stopped)
+        latency.synchronize(self.device)
+        timings['latency'] = time.perf_counter() - start - timings.pop('writing')
+        timings.setdefault('first_audio_latency', timings['latency'])  # a line that made no audio at all
+        timings.setdefault('vocoder_latency', 0.0)
+        timings.update(mel_frames=sum(frames), audio_samples=sum(frames) * self.vocoder.hop_length,
+                       utterances=len(sequences))
+        return frames, overrun, timings
+
+    def _chunks(self, mel, timings):
+        """(offset in the sentence's audio, float32 audio on the CPU) of each chunk, the vocoder's time added up."""
+        def timed_vocode(part):
+            with latency.timed(self.device, timings, 'vocoder_latency'):
+                return self.vocode(part)
+
+        offset = 0
+        for chunk in vocode_in_chunks(timed_vocode, mel, self.chunk_frames, self.vocoder.stream_context_frames,
+                                      self.vocoder.hop_length):
+            chunk = chunk[0].cpu()
+            yield offset, chunk
+            offset += chunk.numel()
+
+    @staticmethod
+    def _write(write, audio, timings):
+        with latency.timed('cpu', timings, 'writing'):  # nothing on a device to wait for
+            write(audio)
 
 
 def warmup_passes(args):
@@ -328,27 +473,85 @@ def measure(synthesize, pieces, batches, args, logger):
     return outputs, overrun, runs
 
 
-def report_problems(phrases, pieces, outputs, overrun, generator, args, logger):
+def stream_lines(synthesize, lines, args, logger, open_line):
+    """--stream: every input line (its sentences' symbol ids in `lines`) is one run, --repeats times, after the
+    warm-up passes of --include-warmup. The first measured pass writes line k's audio through open_line(k), the
+    others discard theirs. Returns that pass's mel frames and overrun flag per piece, and the timings of every run."""
+    mel_frames, overrun, runs = [], [], []
+    with torch.inference_mode():
+        for _ in range(warmup_passes(args)):
+            for sequences in lines:
+                synthesize(sequences, discard)
+        for repeat in range(args.repeats):
+            for index, sequences in enumerate(lines):
+                with open_line(index) if repeat == 0 else contextlib.nullcontext(discard) as write:
+                    frames, line_overrun, timings = synthesize(sequences, write)
+                timings['batch_size'] = 1
+                logger.log(f'run {len(runs)}', timings)
+                runs.append(timings)
+                if repeat == 0:
+                    mel_frames += frames
+                    overrun += line_overrun
+    return mel_frames, overrun, runs
+
+
+def discard(audio):
+    """A writer that keeps nothing."""
+
+
+def line_writers(phrases, output_dir, pcm_out, pause_samples, args):
+    """open_line(k) for stream_lines: a context that yields write(audio) for input line k, into its WAV file, to
+    stdout (after the pause that follows the line before), or nowhere."""
+    if output_dir is not None:
+        return lambda k: wav_writer(output_dir / phrases[k].output_name, args.sampling_rate)
+    if pcm_out is not None:
+        return lambda k: pcm_writer(pcm_out, pause_samples if k else 0)
+    return lambda k: contextlib.nullcontext(discard)
+
+
+@contextlib.contextmanager
+def pcm_writer(stream, pause_samples):
+    """write(audio) as raw 16-bit little-endian PCM, flushed at once so that a player gets every chunk as it comes;
+    the pause goes first."""
+    def write(audio):
+        stream.write(pcm16(audio, 'stdout').astype('<i2').tobytes())
+        stream.flush()
+
+    write(torch.zeros(pause_samples))
+    yield write
+
+
+def report_problems(phrases, pieces, mel_frames, overrun, generator, args, logger):
     """Per input line: a generator that hit its length limit, and a sentence that produced no frames."""
     overrun_lines = sorted({phrases[pieces[i][0]].line_number for i, stopped in enumerate(overrun) if stopped})
     for line_number in overrun_lines:
         print(f'warning: {args.input}:{line_number}: {generator.overrun_message}', file=sys.stderr)
         logger.log('warning', {**generator.overrun_event, 'input': args.input, 'line': line_number})
-    for (phrase_index, _), (mel, _) in zip(pieces, outputs):
-        if mel.size(1) == 0:
+    for (phrase_index, _), frames in zip(pieces, mel_frames):
+        if frames == 0:
             print(f'warning: {args.input}:{phrases[phrase_index].line_number}: a sentence produced no mel frames',
                   file=sys.stderr)
 
 
+def pause_frames(hop_length, args):
+    """Mel frames of silence between the sentences of a line."""
+    return round(SENTENCE_PAUSE_S * args.sampling_rate / hop_length)
+
+
+def pause_samples(hop_length, args):
+    return pause_frames(hop_length, args) * hop_length
+
+
+def fade_samples(args):
+    return round(FADE_OUT_S * args.sampling_rate)
+
+
 def write_outputs(output_dir, phrases, pieces, outputs, hop_length, args):
-    pause_frames = round(SENTENCE_PAUSE_S * args.sampling_rate / hop_length)
-    fade_samples = round(FADE_OUT_S * args.sampling_rate)
     for phrase, parts in zip(phrases, pieces_by_phrase(pieces, outputs, len(phrases))):
-        mel, audio = join_pieces(parts, pause_frames, hop_length, fade_samples)
+        mel, audio = join_pieces(parts, pause_frames(hop_length, args), hop_length, fade_samples(args))
         save_wav(output_dir / phrase.output_name, audio, args.sampling_rate)
         if args.save_mels:
             torch.save(mel, output_dir / f'{Path(phrase.output_name).stem}_mel.pt')
-    print(f'wrote {len(phrases)} WAV files to {output_dir}')
 
 
 def precision_name(amp_precision, args):
@@ -358,8 +561,17 @@ def precision_name(amp_precision, args):
 
 def run(args):
     check_args(args)
+    if args.output != STDOUT:
+        return synthesize_input(args, pcm_out=None)
+    pcm_out = sys.stdout.buffer  # taken before the messages are sent to stderr: stdout carries the audio only
+    with contextlib.redirect_stdout(sys.stderr):
+        return synthesize_input(args, pcm_out)
+
+
+def synthesize_input(args, pcm_out):
+    """Everything after the flag checks; the audio goes to -o's folder, to pcm_out (-o - with --stream) or nowhere."""
     phrases = read_phrases(args.input)
-    output_dir = prepare_output_dir(args.output) if args.output else None
+    output_dir = prepare_output_dir(args.output) if args.output and pcm_out is None else None
     device = pick_device(args)
     torch.backends.cudnn.benchmark = args.cudnn_benchmark
     amp_precision = inference_precision(device, args.amp)
@@ -367,19 +579,30 @@ def run(args):
     print(f'device: {device}, precision: {precision_name(amp_precision, args)}')
 
     pieces = plan_pieces(phrases, args.input, args.max_piece_chars, generator.text_processing)
-    batches = length_sorted_batches([len(ids) for _, ids in pieces], args.batch_size)
-    if args.warmup_steps >= len(batches) * args.repeats:
-        raise InferenceError(f'--warmup-steps {args.warmup_steps} leaves no measured run ({len(batches)} batches x '
-                             f'{args.repeats} repeats)')
+    if args.stream:  # one run per input line
+        runs_per_pass = pieces_by_phrase(pieces, [ids for _, ids in pieces], len(phrases))
+    else:
+        runs_per_pass = length_sorted_batches([len(ids) for _, ids in pieces], args.batch_size)
+    if args.warmup_steps >= len(runs_per_pass) * args.repeats:
+        raise InferenceError(f'--warmup-steps {args.warmup_steps} leaves no measured run ({len(runs_per_pass)} '
+                             f'{"lines" if args.stream else "batches"} x {args.repeats} repeats)')
     logger = Logger(log_file=args.log_file or (output_dir / DEFAULT_LOG_NAME if output_dir else None), stdout=None)
     logger.log('parameters', vars(args))
 
     torch.manual_seed(args.seed)
-    outputs, overrun, runs = measure(Synthesizer(generator, vocoder, device, amp_precision), pieces, batches, args,
-                                     logger)
-    report_problems(phrases, pieces, outputs, overrun, generator, args, logger)
+    if args.stream:
+        synthesizer = StreamingSynthesizer(generator, vocoder, device, amp_precision, args)
+        open_line = line_writers(phrases, output_dir, pcm_out, pause_samples(vocoder.hop_length, args), args)
+        mel_frames, overrun, runs = stream_lines(synthesizer, runs_per_pass, args, logger, open_line)
+    else:
+        outputs, overrun, runs = measure(Synthesizer(generator, vocoder, device, amp_precision), pieces,
+                                         runs_per_pass, args, logger)
+        mel_frames = [mel.size(1) for mel, _ in outputs]
+        if output_dir is not None:
+            write_outputs(output_dir, phrases, pieces, outputs, vocoder.hop_length, args)
+    report_problems(phrases, pieces, mel_frames, overrun, generator, args, logger)
     if output_dir is not None:
-        write_outputs(output_dir, phrases, pieces, outputs, vocoder.hop_length, args)
+        print(f'wrote {len(phrases)} WAV files to {output_dir}')
 
     summary = latency.summarize(runs[args.warmup_steps:], args.sampling_rate)
     summary.update(batch_size=args.batch_size, precision=precision_name(amp_precision, args), device=str(device))

@@ -3,6 +3,7 @@
 Every problem with an input file becomes an AudioError whose one-line message names the file, so a bad clip in a
 corpus of thousands can be found without a traceback.
 """
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -55,19 +56,32 @@ def load_wav(path, expected_sampling_rate):
     return torch.from_numpy(audio), info.samplerate
 
 
+def pcm16(audio, where):
+    """Mono float audio (tensor or array of shape (T,), clipped to [-1, 1]) -> int16 samples; `where` names the
+    destination in the messages."""
+    if isinstance(audio, torch.Tensor):
+        audio = audio.detach().cpu().float().numpy()
+    audio = np.asarray(audio, dtype=np.float32).squeeze()
+    if audio.ndim != 1:
+        raise AudioError(f'{where}: expects mono audio of shape (samples,), got shape {audio.shape}')
+    if not np.all(np.isfinite(audio)):
+        raise AudioError(f'{where}: refusing to save audio with non-finite (NaN or inf) samples')
+    return np.clip(np.round(audio * INT16_FULL_SCALE), -INT16_FULL_SCALE, INT16_FULL_SCALE - 1).astype(np.int16)
+
+
 def save_wav(path, audio, sampling_rate):
     """Write mono float audio (tensor or array of shape (T,), clipped to [-1, 1]) as 16-bit PCM WAV.
 
     The write is atomic (common/fileio.py): a crash never leaves a half-written file behind under the final name.
     """
-    if isinstance(audio, torch.Tensor):
-        audio = audio.detach().cpu().float().numpy()
-    audio = np.asarray(audio, dtype=np.float32).squeeze()
-    if audio.ndim != 1:
-        raise AudioError(f'{path}: save_wav expects mono audio of shape (samples,), got shape {audio.shape}')
-    if not np.all(np.isfinite(audio)):
-        raise AudioError(f'{path}: refusing to save audio with non-finite (NaN or inf) samples')
-    samples = np.clip(np.round(audio * INT16_FULL_SCALE), -INT16_FULL_SCALE, INT16_FULL_SCALE - 1).astype(np.int16)
-
+    samples = pcm16(audio, path)
     with open_atomic(path) as file:
         sf.write(file, samples, sampling_rate, format='WAV', subtype='PCM_16')
+
+
+@contextlib.contextmanager
+def wav_writer(path, sampling_rate):
+    """A 16-bit PCM WAV written part by part: yields write(audio) for mono float parts, written as they come to a
+    temporary file that becomes `path` only once the block ends without an exception (common/fileio.py)."""
+    with open_atomic(path) as file, sf.SoundFile(file, 'w', sampling_rate, 1, 'PCM_16', format='WAV') as wav:
+        yield lambda audio: wav.write(pcm16(audio, path))

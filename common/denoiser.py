@@ -32,6 +32,13 @@ class Denoiser(nn.Module):
             bias_magnitude, _ = self.stft.transform(bias_audio)
         self.register_buffer('bias_spec', bias_magnitude[:, :, :1])
 
+    def receptive_field_samples(self):
+        """How many samples away a change of the audio can move the denoised audio: an STFT frame reads up to half
+        a filter on either side of its centre and is added back over as much again; the frames near the ends read
+        reflected audio. (Chunks of streamed audio must also start on the STFT's hop grid, as they do where the
+        vocoder's hop is a multiple of filter_length / n_overlap: 256 by default.)"""
+        return self.stft.filter_length
+
     def forward(self, audio, strength=0.1):
         """audio (B, T) -> denoised audio (B, T) in float32."""
         magnitude, phase = self.stft.transform(audio.float())

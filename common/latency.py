@@ -3,7 +3,8 @@
 Percentiles are measured, not modelled: the sorted latencies are interpolated linearly between the two nearest
 ranks (rank q/100 * (n - 1), numpy's default 'linear' method), so p50 of [1, 2, 3, 4] is 2.5 and p100 is the
 maximum. The standard deviation is the population one (divisor n). The real-time factor is audio seconds produced
-per second of compute (above 1: faster than real time), as the reference recipes report it.
+per second of compute (above 1: faster than real time), as the reference recipes report it. A streamed run
+(inference.py --stream: one input line) also has its time to first audio: from its start to its first audio chunk.
 
 `python -m common.latency LOG.json [LOG.json ...]` prints one table row per JSON log's summary record.
 """
@@ -19,6 +20,7 @@ import torch
 from common.logger import format_value, read_json_log
 
 PERCENTILES = (50, 90, 95, 99)
+FIRST_AUDIO_PERCENTILES = (50, 90)  # a streamed run is a whole input line: fewer runs, fewer percentiles
 
 # (summary key, label, unit) in table order.
 SUMMARY_ROWS = (
@@ -36,6 +38,12 @@ SUMMARY_ROWS = (
     ('mel_frames_mean', 'mel frames per run', 'frames'),
     ('audio_seconds_mean', 'audio length per utterance', 's'),
 )
+# Streamed runs (inference.py --stream, one input line each) also time their first audio chunk.
+STREAM_ROWS = (
+    ('first_audio_latency_mean', 'time to first audio mean', 's'),
+    *((f'first_audio_latency_p{q}', f'time to first audio p{q}', 's') for q in FIRST_AUDIO_PERCENTILES),
+    ('first_audio_latency_max', 'time to first audio max', 's'),
+)
 
 
 def synchronize(device):
@@ -46,12 +54,12 @@ def synchronize(device):
 
 @contextmanager
 def timed(device, timings, key):
-    """Store the wall time of the block, device work included, as timings[key] (seconds)."""
+    """Add the wall time of the block, device work included, to timings[key] (seconds; from 0 where absent)."""
     synchronize(device)
     start = time.perf_counter()
     yield
     synchronize(device)
-    timings[key] = time.perf_counter() - start
+    timings[key] = timings.get(key, 0.0) + time.perf_counter() - start
 
 
 def percentile(sorted_values, q):
@@ -68,7 +76,8 @@ def percentile(sorted_values, q):
 
 def summarize(runs, sampling_rate):
     """Statistics of measured runs, each a dict with generator_latency, vocoder_latency, latency (s), mel_frames,
-    audio_samples and utterances (pieces of text synthesized in the run)."""
+    audio_samples and utterances (pieces of text synthesized in the run); streamed runs also have
+    first_audio_latency (s), the time to their first audio chunk."""
     if not runs:
         raise ValueError('no measured runs to summarize')
     latencies = sorted(run['latency'] for run in runs)
@@ -90,7 +99,15 @@ def summarize(runs, sampling_rate):
         'mel_frames_mean': total['mel_frames'] / n,
         'audio_seconds_mean': _ratio(total['audio_samples'] / sampling_rate, total['utterances']),
     })
+    if all('first_audio_latency' in run for run in runs):
+        summary.update(_first_audio_statistics(sorted(run['first_audio_latency'] for run in runs)))
     return summary
+
+
+def _first_audio_statistics(latencies):
+    return {'first_audio_latency_mean': sum(latencies) / len(latencies),
+            **{f'first_audio_latency_p{q}': percentile(latencies, q) for q in FIRST_AUDIO_PERCENTILES},
+            'first_audio_latency_max': latencies[-1]}
 
 
 def _ratio(amount, seconds):
@@ -98,19 +115,26 @@ def _ratio(amount, seconds):
 
 
 def format_table(summary):
-    """The summary as an aligned two-column text table."""
-    rows = [(f'{label} ({unit})' if unit else label, format_value(summary[key])) for key, label, unit in SUMMARY_ROWS]
+    """The summary as an aligned two-column text table (with the time to first audio of streamed runs)."""
+    rows = [(f'{label} ({unit})' if unit else label, format_value(summary[key]))
+            for key, label, unit in _rows_of([summary])]
     width = max(len(label) for label, _ in rows)
     return '\n'.join(f'{label:<{width}}  {value}' for label, value in rows)
 
 
 def format_comparison(cases):
     """One Markdown row per (name, summary) pair: the table the latency scripts leave in their results folder."""
-    keys = ['device', 'precision', 'batch_size'] + [key for key, _, _ in SUMMARY_ROWS]
+    keys = ['device', 'precision', 'batch_size'] + [key for key, _, _ in _rows_of([summary for _, summary in cases])]
     lines = ['| case | ' + ' | '.join(keys) + ' |', '|---' * (len(keys) + 1) + '|']
     lines += ['| ' + ' | '.join([name] + [format_value(summary.get(key, '')) for key in keys]) + ' |'
               for name, summary in cases]
     return '\n'.join(lines)
+
+
+def _rows_of(summaries):
+    """SUMMARY_ROWS, and STREAM_ROWS where a summary is of streamed runs."""
+    streamed = any(STREAM_ROWS[0][0] in summary for summary in summaries)
+    return SUMMARY_ROWS + STREAM_ROWS if streamed else SUMMARY_ROWS
 
 
 def summary_record(log_path):

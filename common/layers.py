@@ -61,7 +61,7 @@ class ChannelsLastConv1d(nn.Conv1d):
         self.weight = nn.Parameter(self.weight.detach().permute(2, 0, 1).contiguous().permute(1, 2, 0))
 
     def forward(self, x):
-        if x.is_cuda:
+        if x.is_cuda or torch.jit.is_tracing():  # an export, too: the strided view below has no dynamic-shape form
             return self.as_one_convolution(x)
         kernel_size, padding, dilation = self.kernel_size[0], self.padding[0], self.dilation[0]
         if kernel_size == 1 and padding == 0:

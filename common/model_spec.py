@@ -15,6 +15,8 @@ defaults that do nothing special, so a package sets only the ones where it diffe
   inference    prepare_for_inference, add_inference_args + make_synthesizer (a generator's or vocoder's call with
                its own flags), scriptable_parts or script_for_inference (--torchscript), quantizable (--int8; a
                model with an `int8_copy()` method brings its own int8 form)
+  export       export_plan (common/export.py: the graphs export.py writes to ONNX or TorchScript),
+               onnx_runtime_options (inference.py --backend onnxruntime: common/onnx_backend.py)
   evaluation   evaluation_pairs
   data         teacher_forced_alignment (a generator whose attention gives other models their durations),
                teacher_forcing (a generator whose teacher-forced mels a vocoder is fine-tuned on)
@@ -54,6 +56,9 @@ class Vocoder(Protocol):
     description: str
     n_mel_channels: int
     hop_length: int  # audio samples per mel frame
+    # mel frames of context a chunk needs on either side for its audio to equal the whole mel's (streaming,
+    # common/streaming.py): the receptive field in frames, the denoiser's included, from the architecture
+    stream_context_frames: int
 
     def __call__(self, mel: torch.Tensor, autocast) -> torch.Tensor:
         """(B, n_mel, frames) -> float32 audio (B, frames * hop_length); `autocast` is the context for the model."""
@@ -86,6 +91,10 @@ def _unchanged(model):
 
 def _strict_load(model, state_dict):
     model.load_state_dict(state_dict)
+
+
+def _no_options(args):
+    return {}
 
 
 def _no_inference_args(parser):
@@ -128,6 +137,9 @@ class ModelSpec:
     script_for_inference: Optional[Callable] = None   # (model) -> (model, what was done): --torchscript for the
                                                       # whole model, instead of scriptable_parts
     quantizable: bool = True                          # --int8 applies
+    export_plan: Optional[Callable] = None            # (model, args) -> ExportPlan (common/export.py)
+    onnx_runtime_options: Callable = _no_options      # (args) -> the model's inference flags as keywords of
+                                                      # common/onnx_runtime.load (and 'denoising_strength')
     evaluation_pairs: Optional[Callable] = None       # (model, args) -> iterator of (predicted mel, target mel)
     teacher_forced_alignment: Optional[Callable] = None  # (model, text ids (T,), mel (n_mel, F)) -> (F, T)
     teacher_forcing: Optional[TeacherForcing] = None  # a generator's teacher-forced mels (prepare_dataset.py)

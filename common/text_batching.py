@@ -170,12 +170,19 @@ def plan_pieces(phrases, source, max_piece_chars, processing):
 
 def fade_out(audio, n_samples):
     """A linear fade over the last n_samples (all of a shorter clip)."""
-    n = min(n_samples, audio.numel())
-    if n == 0:
-        return audio
-    audio = audio.clone()
-    audio[-n:] *= torch.linspace(1.0, 0.0, n)
-    return audio
+    return fade_out_part(audio, 0, audio.numel(), n_samples)
+
+
+def fade_out_part(part, offset, total, n_samples):
+    """fade_out of a clip of `total` samples, applied to its part that starts at sample `offset` (streaming: the
+    parts faded one by one join into the faded clip)."""
+    fade_start = total - min(n_samples, total)
+    first, end = max(fade_start, offset), offset + part.numel()
+    if first >= end:
+        return part
+    part = part.clone()
+    part[first - offset:] *= torch.linspace(1.0, 0.0, total - fade_start)[first - fade_start:end - fade_start]
+    return part
 
 
 def join_pieces(pieces, pause_frames, hop_length, fade_samples):

@@ -7,11 +7,13 @@ from .arg_parser import add_inference_args, add_model_args, config_version, mode
 from .attention_prior import interpolated_prior
 from .benchmark import CASES as BENCHMARK_CASES
 from .data_function import batch_to_device, get_collate_fn, get_dataset
+from .export import export_plan
 from .loss_function import FastPitch11Loss, FastPitch11TrainingLoss, FastPitchLoss
 from .model import FastPitch
 from .model_v11 import FastPitch11
 from .pitch import read_pitch_stats
-from .synthesis import TEACHER_FORCING, FastPitchGenerator, evaluation_pairs, model_version, require_trained_aligner
+from .synthesis import (TEACHER_FORCING, FastPitchGenerator, evaluation_pairs, model_version,
+                        onnx_runtime_options, require_trained_aligner)
 
 # The aligner of 1.1 is used in training only: NVIDIA's inference files may leave it out.
 ALIGNER_PREFIX = 'attention.'
@@ -111,4 +113,6 @@ SPEC = ModelSpec(
     teacher_forced_alignment=teacher_forced_alignment,
     teacher_forcing=TEACHER_FORCING,
     benchmark_cases=BENCHMARK_CASES,
+    export_plan=export_plan,
+    onnx_runtime_options=onnx_runtime_options,
 )

@@ -32,26 +32,31 @@ def regulate_len(durations, enc_out, pace=1.0, mel_max_len=None, round_half_up=F
 
     durations (B, T_text) in frames; frame counts are torch.round(durations / pace) (half to even, as the 1.0
     reference), or floor(durations / pace + 0.5) with round_half_up (the 1.1 reference); a symbol may get zero
-    frames. Returns (frames (B, T_frames, D) zero-padded after each item's length, dec_lens (B,) int64).
-    mel_max_len, when given, cuts the frames (and clamps dec_lens) to that many.
+    frames. pace is a number or a (B, 1) tensor (one per item, as an exported graph takes it). Returns (frames
+    (B, T_frames, D) zero-padded after each item's length, dec_lens (B,) int64). mel_max_len, when given, cuts the
+    frames (and clamps dec_lens) to that many.
+
+    Written with tensor sizes only (no Python numbers read off tensors), so that a traced or exported graph keeps
+    the number of frames dynamic.
     """
-    if pace <= 0:
-        raise ValueError(f'pace must be positive, got {pace}')
+    if not torch.jit.is_tracing():  # checks of what a caller gives; a traced graph gets the predictor's values
+        if bool((torch.as_tensor(pace) <= 0).any()):
+            raise ValueError(f'pace must be positive, got {pace}')
+        if bool((durations < 0).any()):
+            raise ValueError('durations must be non-negative')
     reps = durations.float() / pace
     reps = (reps + 0.5).floor().long() if round_half_up else torch.round(reps).long()
-    if bool((reps < 0).any()):
-        raise ValueError('durations must be non-negative')
     dec_lens = reps.sum(dim=1)
     # at least one (masked) frame: a batch whose every item got zero frames still passes the decoder's convolutions
-    n_frames = max(int(dec_lens.max()), 1)
+    n_frames = dec_lens.max().clamp_min(1)
     if mel_max_len is not None:
-        n_frames = min(n_frames, mel_max_len)
+        n_frames = n_frames.clamp_max(mel_max_len)
         dec_lens = dec_lens.clamp_max(mel_max_len)
 
-    # frame f belongs to the symbol whose cumulative end is the first one beyond f
+    # frame f belongs to the symbol whose cumulative end is the first one beyond f: the number of ends up to f
     symbol_ends = reps.cumsum(dim=1)
-    frames = torch.arange(n_frames, device=durations.device).expand(durations.size(0), n_frames)
-    symbol_idx = torch.searchsorted(symbol_ends, frames.contiguous(), right=True)
+    frames = torch.arange(n_frames, device=durations.device)
+    symbol_idx = (frames[None, :, None] >= symbol_ends[:, None, :]).sum(dim=2)
     symbol_idx = symbol_idx.clamp_max(durations.size(1) - 1)  # frames past an item's end, zeroed below
     enc_rep = enc_out.gather(1, symbol_idx.unsqueeze(2).expand(-1, -1, enc_out.size(2)))
     padding = ~mask_from_lens(dec_lens, n_frames).unsqueeze(2)

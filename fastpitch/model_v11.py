@@ -185,10 +185,14 @@ class FastPitch11(nn.Module):
                 raise ValueError(f'speaker ids are required: the model has n_speakers={self.n_speakers}')
             return None
         ids = torch.as_tensor(speaker, dtype=torch.long, device=self.pitch_mean.device).expand(batch_size)
+        if not torch.jit.is_tracing():  # a caller's ids are checked; a traced graph takes the ids it is given
+            self._check_speakers(ids)
+        if self.speaker_emb is None:
+            return None
+        return self.speaker_emb(ids).unsqueeze(1) * self.speaker_emb_weight
+
+    def _check_speakers(self, ids):
         out_of_range = ids[(ids < 0) | (ids >= self.n_speakers)]
         if out_of_range.numel():
             raise ValueError(f'speaker id {int(out_of_range[0])} is out of range: the model has '
                              f'n_speakers={self.n_speakers}')
-        if self.speaker_emb is None:
-            return None
-        return self.speaker_emb(ids).unsqueeze(1) * self.speaker_emb_weight

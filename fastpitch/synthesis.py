@@ -30,27 +30,39 @@ def infer(model, text, lengths, **controls):
     return mel, mel_lengths, durations
 
 
+# the pitch controls that leave the prediction as it is
+NEUTRAL_PITCH_CONTROLS = {'flatten': 0.0, 'invert': 0.0, 'amplify': 1.0, 'shift_hz': 0.0}
+
+
+def controlled_pitch(pitch, std, flatten, invert, amplify, shift_hz):
+    """Normalised pitch after the controls, in the order flatten, invert, amplify, shift. Pitch is normalised
+    (pitch_hz = pitch * std + mean), so amplifying scales the deviation from the mean and a shift in Hz is divided by
+    std. The controls are numbers, or (B, 1) tensors where an exported graph takes one per item: flatten and invert
+    are 0 or 1 there, and each step is exact at its neutral value."""
+    pitch = pitch * (1 - flatten)
+    pitch = pitch * (1 - 2 * invert)
+    return pitch * amplify + shift_hz / std
+
+
+def pitch_controls(args):
+    """controlled_pitch's keywords from the --pitch-transform-* flags."""
+    return {'flatten': float(args.pitch_transform_flatten), 'invert': float(args.pitch_transform_invert),
+            'amplify': args.pitch_transform_amplify, 'shift_hz': args.pitch_transform_shift}
+
+
 def build_pitch_transform(args):
-    """FastPitch.infer's pitch_transform from the flags, applied in the order flatten, invert, amplify, shift.
-
-    Pitch is normalised there (pitch_hz = pitch * std + mean), so scaling it scales the deviation from the mean."""
-    steps = []
-    if args.pitch_transform_flatten:
-        steps.append(lambda pitch, std: pitch * 0.0)
-    if args.pitch_transform_invert:
-        steps.append(lambda pitch, std: -pitch)
-    if args.pitch_transform_amplify != 1.0:
-        steps.append(lambda pitch, std: pitch * args.pitch_transform_amplify)
-    if args.pitch_transform_shift != 0.0:
-        steps.append(lambda pitch, std: pitch + args.pitch_transform_shift / std)
-    if not steps:
+    """FastPitch.infer's pitch_transform from the flags; None where they leave the pitch as predicted."""
+    controls = pitch_controls(args)
+    if controls == NEUTRAL_PITCH_CONTROLS:
         return None
+    return lambda pitch, lengths, mean, std: controlled_pitch(pitch, std, **controls)
 
-    def transform(pitch, lengths, mean, std):
-        for step in steps:
-            pitch = step(pitch, std)
-        return pitch
-    return transform
+
+def onnx_runtime_options(args):
+    """The synthesis flags as common/onnx_runtime.py's options for an exported FastPitch (fastpitch/export.py)."""
+    return {'text_cleaners': args.text_cleaners, 'p_arpabet': args.p_arpabet, 'cmudict': args.cmudict_path,
+            'heteronyms': args.heteronyms_path, 'pace': args.pace, 'speaker': args.speaker,
+            **{f'pitch_{name}': value for name, value in pitch_controls(args).items()}}
 
 
 class FastPitchGenerator:

@@ -5,11 +5,13 @@ from .arg_parser import add_inference_args, add_model_args, model_config
 from .benchmark import CASES as BENCHMARK_CASES
 from .checkpoint_compat import config_from_state_dict, load_generator_weights
 from .data_function import batch_to_device, get_collate_fn, get_dataset
+from .export import export_plan
 from .fast_inference import traced_generator
 from .loss_function import MelLoss
 from .mel import mel_transforms
 from .model import Generator as Model
-from .synthesis import HiFiGANVocoder, check_hop_length, evaluation_pairs, validation_images
+from .synthesis import (HiFiGANVocoder, check_hop_length, evaluation_pairs, onnx_runtime_options,
+                        validation_images)
 from .training_step import GANStep
 
 
@@ -36,4 +38,6 @@ SPEC = ModelSpec(
     add_inference_args=add_inference_args, make_synthesizer=HiFiGANVocoder, script_for_inference=traced_generator,
     evaluation_pairs=evaluation_pairs,
     benchmark_cases=BENCHMARK_CASES,
+    export_plan=export_plan,
+    onnx_runtime_options=onnx_runtime_options,
 )

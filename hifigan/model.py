@@ -34,6 +34,11 @@ def _fold_weight_norm(module):
         nn.utils.remove_weight_norm(module, name='weight')
 
 
+def _conv_reach(conv):
+    """Input samples a (same-padded) convolution reads on either side of its output sample."""
+    return conv.dilation[0] * (conv.kernel_size[0] - 1) // 2
+
+
 class ResBlock1(nn.Module):
     """Three residual pairs: leaky ReLU, conv dilated by d_i, leaky ReLU, conv (dilation 1)."""
 
@@ -142,6 +147,21 @@ class Generator(nn.Module):
                 total = block(x) if total is None else total + block(x)
             x = total / self.n_kernels
         return torch.tanh(self.conv_post(F.leaky_relu(x)))  # torch's default slope 0.01 here, as the reference
+
+    def receptive_field_samples(self):
+        """How many output samples away a change of the mel can move the output (a bound). Every layer reaches some
+        of its own samples on either side: a convolution dilation * (kernel - 1) / 2, a transposed convolution
+        (kernel - rate) / 2 beyond its input sample's span, a stage's residual blocks the largest sum over one
+        block's convolutions (they run in sequence); each counts times the upsampling after it."""
+        still_to_come = self.hop_length
+        reach = _conv_reach(self.conv_pre) * still_to_come
+        for upsample, blocks in zip(self.ups, self.resblocks):
+            rate = upsample.stride[0]
+            still_to_come //= rate
+            stage = (upsample.kernel_size[0] - rate) // 2 + max(sum(map(_conv_reach, block.convolutions()))
+                                                                   for block in blocks)
+            reach += stage * still_to_come
+        return reach + _conv_reach(self.conv_post)
 
     @torch.no_grad()
     def infer(self, mel):

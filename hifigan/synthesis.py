@@ -4,6 +4,7 @@ from common.data_args import stft_kwargs
 from common.denoiser import Denoiser
 from common.filelist import read_filelist
 from common.stft import TacotronSTFT
+from common.streaming import context_frames
 
 from .fast_inference import PreparedGenerator
 from .mel import HiFiGANMel
@@ -16,10 +17,15 @@ def check_hop_length(model, hop_length, source):
                          f'rates), but --hop-length is {hop_length}')
 
 
+def float_generator(model):
+    """The generator itself, or an int8 or traced one's float32 original (they are built from their first input)."""
+    return model.float_generator if isinstance(model, PreparedGenerator) else model
+
+
 def hifigan_denoiser(model):
     """The denoiser of this generator (common/denoiser.py): its bias is what it makes of an all-zero mel, in
-    float32 (an int8 or traced generator's float32 original measures it: they are built from their first input)."""
-    model = model.float_generator if isinstance(model, PreparedGenerator) else model
+    float32 (measured by the float32 original of an int8 or traced generator)."""
+    model = float_generator(model)
     reference = model.conv_pre.bias
     return Denoiser(model.infer, model.n_mel_channels, reference.dtype, reference.device)
 
@@ -32,6 +38,9 @@ class HiFiGANVocoder:
         self.hop_length = model.hop_length
         self.strength = args.hifigan_denoising_strength
         self.denoiser = hifigan_denoiser(model) if self.strength > 0 else None
+        # the generator's receptive field: 13 frames for V1, 4 more with the denoiser
+        self.stream_context_frames = context_frames(float_generator(model).receptive_field_samples(),
+                                                    self.hop_length, self.denoiser)
         form = (f', {model.name} (built from the first input: warm up with --include-warmup)'
                 if isinstance(model, PreparedGenerator) else '')
         self.description = f'HiFi-GAN (upsampling {model.hop_length}x, denoising strength {self.strength}{form})'
@@ -42,6 +51,11 @@ class HiFiGANVocoder:
         if self.denoiser is not None:
             audio = self.denoiser(audio, strength=self.strength)
         return audio.float()
+
+
+def onnx_runtime_options(args):
+    """The synthesis flags as options of an exported HiFi-GAN (hifigan/export.py) in common/onnx_backend.py."""
+    return {'denoising_strength': args.hifigan_denoising_strength}
 
 
 def validation_images(y_pred, y):

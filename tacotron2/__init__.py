@@ -4,9 +4,10 @@ from common.model_spec import GENERATOR, ModelSpec
 from .arg_parser import add_inference_args, add_model_args, model_config
 from .benchmark import CASES as BENCHMARK_CASES
 from .data_function import batch_to_device, get_collate_fn, get_dataset
+from .export import export_plan
 from .loss_function import Tacotron2Loss
 from .model import Tacotron2 as Model
-from .synthesis import TEACHER_FORCING, Tacotron2Generator
+from .synthesis import TEACHER_FORCING, Tacotron2Generator, onnx_runtime_options
 
 
 def build_loss(args):
@@ -34,4 +35,6 @@ SPEC = ModelSpec(
     teacher_forced_alignment=teacher_forced_alignment,
     teacher_forcing=TEACHER_FORCING,
     benchmark_cases=BENCHMARK_CASES,
+    export_plan=export_plan,
+    onnx_runtime_options=onnx_runtime_options,
 )

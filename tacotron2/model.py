@@ -65,10 +65,14 @@ class Prenet(nn.Module):
                                     for d_in, d_out in zip([in_dim] + sizes[:-1], sizes))
         self.p_dropout = PRENET_DROPOUT
 
-    def forward(self, x):
-        for linear in self.layers:
+    def forward(self, x, dropout_masks=None):
+        """dropout_masks: one per layer, each 0 or 1 / (1 - p) per unit, to take the place of the random dropout
+        (an exported decoder step takes them as inputs: its runtime draws them)."""
+        for i, linear in enumerate(self.layers):
             x = F.relu(linear(x))
-            if self.p_dropout > 0:
+            if dropout_masks is not None:
+                x = x * dropout_masks[i]
+            elif self.p_dropout > 0:
                 x = F.dropout(x, self.p_dropout, training=True)
         return x
 

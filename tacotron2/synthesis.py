@@ -29,6 +29,11 @@ class Tacotron2Generator:
         return mel, mel_lengths, self.model.reached_max_decoder_steps
 
 
+def onnx_runtime_options(args):
+    """The synthesis flags as common/onnx_runtime.py's options for an exported Tacotron 2 (tacotron2/export.py)."""
+    return {'text_cleaners': args.text_cleaners, 'max_decoder_steps': args.max_decoder_steps}
+
+
 @contextlib.contextmanager
 def prenet_dropout_off(model):
     prenet = model.decoder.prenet

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -16,8 +17,10 @@ from fastpitch.synthesis import build_pitch_transform
 from common.checkpoint import save_checkpoint
 from common.logger import read_json_log
 from common.text import text_to_sequence
-from common.text_batching import (PhraseFileError, length_sorted_batches, pad_sequences, read_phrases,
-                                  split_into_pieces)
+from common.text_batching import (PhraseFileError, fade_out, fade_out_part, length_sorted_batches, pad_sequences,
+                                  read_phrases, split_into_pieces)
+from hifigan.synthesis import HiFiGANVocoder
+from tests.test_streaming import audible_waveglow
 from tests.tiny_configs import tiny_config, tiny_model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -273,6 +276,102 @@ def test_bad_inputs_fail_with_one_line_errors(tmp_path, reference_dir, checkpoin
         assert len(error_lines) == 1 and expected in error_lines[0], f'{name}: {err!r}'
 
 
+# --stream
+
+STREAM_LINES = ['One line.', '', 'A second. Two!']
+STREAM_CHUNK = ['--stream-chunk-frames', '16']  # several chunks per sentence (5 frames per symbol)
+
+
+@pytest.fixture(scope='module')
+def stream_vocoders(tmp_path_factory):
+    """Tiny vocoders that make sound: HiFi-GAN as drawn, WaveGlow with its couplings drawn (silent at sigma 0
+    otherwise); both with the generator's 8 mel bands."""
+    folder = tmp_path_factory.mktemp('stream_vocoders')
+    return {'--hifigan': [_save(folder / 'hifigan.pt', 'HiFiGAN', tiny_model('HiFiGAN', EIGHT_MELS), EIGHT_MELS)],
+            '--waveglow': [_save(folder / 'waveglow.pt', 'WaveGlow', audible_waveglow(EIGHT_MELS), EIGHT_MELS),
+                           '--sigma-infer', '0']}
+
+
+def _stream_inputs(tmp_path, checkpoints, stream_vocoders, vocoder):
+    phrases = _write(tmp_path / 'in.txt', STREAM_LINES)
+    return ['-i', phrases, '--fastpitch', checkpoints['fastpitch'], vocoder, *stream_vocoders[vocoder]]
+
+
+@pytest.mark.parametrize('vocoder', ['--hifigan', '--waveglow'])
+def test_stream_writes_the_wavs_of_batch_size_1(tmp_path, checkpoints, stream_vocoders, capsys, vocoder):
+    """Chunk by chunk, with the pauses and fades of the batch path: -bs 1's WAVs to one 16-bit step (WaveGlow at
+    sigma 0 with its default denoiser), one measured run per line with its time to first audio."""
+    inputs = _stream_inputs(tmp_path, checkpoints, stream_vocoders, vocoder)
+    _synthesize(capsys, *inputs, '-o', tmp_path / 'whole', '-bs', '1')
+    streamed = _synthesize(capsys, *inputs, '-o', tmp_path / 'stream', '--stream', *STREAM_CHUNK)
+    for name in ('audio_0.wav', 'audio_2.wav'):
+        whole, chunked = _wav(tmp_path / 'whole' / name).astype(int), _wav(tmp_path / 'stream' / name)
+        assert len(chunked) == len(whole) and np.abs(whole).max() > 300
+        assert np.abs(chunked - whole).max() <= 1
+    assert sorted(p.name for p in (tmp_path / 'stream').iterdir()) == [  # no temporary files left behind
+        'audio_0.wav', 'audio_2.wav', inference.DEFAULT_LOG_NAME]
+    records = read_json_log(tmp_path / 'stream' / inference.DEFAULT_LOG_NAME)
+    runs = [r['data'] for r in records if str(r['step']).startswith('run ')]
+    assert [(run['utterances'], run['batch_size']) for run in runs] == [(1, 1), (2, 1)]
+    assert all(0 < run['first_audio_latency'] < run['latency'] for run in runs)
+    [summary] = [r['data'] for r in records if r['step'] == []]
+    assert summary['first_audio_latency_max'] == max(run['first_audio_latency'] for run in runs)
+    assert 'time to first audio mean' in streamed.out
+
+
+def test_stream_with_griffin_lim_keeps_the_lengths(tmp_path, checkpoints, capsys):
+    """Griffin-Lim streams too; its chunks are not the whole's (a random start phase per call), only as long."""
+    phrases = _write(tmp_path / 'in.txt', STREAM_LINES)
+    for out, flags in (('whole', ['-bs', '1']), ('stream', ['--stream', *STREAM_CHUNK])):
+        _synthesize(capsys, '-i', phrases, '--fastpitch', checkpoints['fastpitch'], '-o', tmp_path / out, *flags)
+    for name in ('audio_0.wav', 'audio_2.wav'):
+        streamed = _wav(tmp_path / 'stream' / name)
+        assert len(streamed) == len(_wav(tmp_path / 'whole' / name)) and np.abs(streamed).max() > 0
+
+
+class _Pipe:
+    """sys.stdout as a pipe: bytes only (printing text to it fails), each write handed to `record`."""
+
+    def __init__(self, record):
+        self.buffer = SimpleNamespace(write=record, flush=lambda: None)
+
+
+def test_stream_to_stdout_is_raw_pcm_written_chunk_by_chunk(tmp_path, checkpoints, stream_vocoders, capsys,
+                                                            monkeypatch):
+    """-o -: the lines as 16-bit little-endian PCM joined by the sentence pause, the first chunk out after the
+    first of many vocoder calls; every message on stderr."""
+    inputs = _stream_inputs(tmp_path, checkpoints, stream_vocoders, '--hifigan')
+    _synthesize(capsys, *inputs, '-o', tmp_path / 'whole', '-bs', '1')
+    calls, writes = [], []
+    vocode = HiFiGANVocoder.__call__
+    monkeypatch.setattr(HiFiGANVocoder, '__call__', lambda self, mel, autocast: calls.append(mel) or vocode(
+        self, mel, autocast))
+    monkeypatch.setattr(sys, 'stdout', _Pipe(lambda data: writes.append((len(calls), data))))
+    assert inference.main([*map(str, inputs), '-o', '-', '--stream', *STREAM_CHUNK]) == 0
+    err = capsys.readouterr().err
+    assert 'mel generator:' in err and 'time to first audio mean' in err
+
+    pcm = np.frombuffer(b''.join(data for _, data in writes), dtype='<i2').astype(int)
+    expected = np.concatenate([_wav(tmp_path / 'whole' / 'audio_0.wav'), np.zeros(PAUSE_SAMPLES),
+                               _wav(tmp_path / 'whole' / 'audio_2.wav')])
+    assert len(pcm) == len(expected) and np.abs(pcm - expected).max() <= 1
+    first_write = next(n_calls for n_calls, data in writes if data)
+    assert first_write == 1 and len(calls) > 5
+
+
+@pytest.mark.parametrize('flags, message', [
+    (['--stream', '-bs', '4'], '-bs/--batch-size 4: --stream synthesizes one sentence at a time'),
+    (['--stream-chunk-frames', '8'], '--stream-chunk-frames: only with --stream'),
+    (['-o', '-'], '-o -: raw PCM on stdout only with --stream'),
+    (['--stream', '--save-mels'], '--save-mels: not with --stream (it writes the audio only)'),
+    (['--stream', '--stream-chunk-frames', '0'], '--stream-chunk-frames must be positive, got 0'),
+])
+def test_stream_flags_that_do_not_go_together(tmp_path, capsys, flags, message):
+    phrases = _write(tmp_path / 'in.txt', ['Hello.'])
+    assert inference.main(['-i', phrases, '--fastpitch', 'unused.pt', *flags]) == 1
+    assert capsys.readouterr().err.splitlines() == [f'inference.py: error: {message}']
+
+
 # common/text_batching.py
 
 def test_read_phrases_from_text_and_tsv(tmp_path):
@@ -296,6 +395,15 @@ def test_read_phrases_from_text_and_tsv(tmp_path):
 def test_bad_tsv_files_name_the_line(tmp_path, lines, message):
     with pytest.raises(PhraseFileError, match=message):
         read_phrases(_write(tmp_path / 'bad.tsv', lines))
+
+
+def test_parts_faded_one_by_one_join_into_the_faded_clip():
+    clip = torch.rand(1000) + 0.5
+    for fade in (0, 300, 1000, 1500):
+        parts = [fade_out_part(clip[start:end], start, 1000, fade)
+                 for start, end in [(0, 256), (256, 699), (699, 999), (999, 1000)]]
+        assert torch.equal(torch.cat(parts), fade_out(clip, fade))
+    assert clip.min() >= 0.5  # faded copies; the clip is left as it is
 
 
 def test_split_keeps_every_word_and_respects_abbreviations():
@@ -329,6 +437,8 @@ def test_phrase_files_have_the_sizes_their_names_state():
         assert all(len(p.text) == n_chars for p in phrases), (name, [len(p.text) for p in phrases])
         assert all(len(split_into_pieces(p.text)) == 1 for p in phrases), f'{name}: one sentence per line'
     assert len(read_phrases(phrases_dir / 'devset10.tsv')) == 10
+    [paragraph] = read_phrases(phrases_dir / 'paragraph_500.txt')  # the streaming comparison: one batch of 8
+    assert len(paragraph.text) == 500 and 1 < len(split_into_pieces(paragraph.text)) <= inference.DEFAULT_BATCH_SIZE
     assert len(read_phrases(phrases_dir / 'phrase.txt')) == 1
     with warnings.catch_warnings():  # every character of every phrase is in the symbol table
         warnings.simplefilter('error')

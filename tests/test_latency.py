@@ -114,3 +114,21 @@ def test_comparison_of_a_log_without_summary_is_a_one_line_error(tmp_path, capsy
     assert latency.main([str(log_path)]) == 1
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and 'partial.json: holds no summary record' in error
+
+
+def test_streamed_runs_add_the_time_to_first_audio(tmp_path):
+    streamed = [{**_run(0.4, 0.1, 100, 25600), 'first_audio_latency': seconds} for seconds in (0.05, 0.15, 0.1)]
+    summary = latency.summarize(streamed, 22050)
+    assert summary['first_audio_latency_mean'] == pytest.approx(0.1)
+    assert summary['first_audio_latency_p50'] == pytest.approx(0.1)
+    assert summary['first_audio_latency_p90'] == pytest.approx(0.14)
+    assert summary['first_audio_latency_max'] == pytest.approx(0.15)
+    table = latency.format_table(summary)
+    assert len(table.splitlines()) == len(latency.SUMMARY_ROWS) + len(latency.STREAM_ROWS)
+    assert 'time to first audio p90 (s)' in table
+
+    whole = latency.summarize([_run(0.4, 0.1, 300, 76800)], 22050)
+    header, _, whole_row, streamed_row = latency.format_comparison([('whole', whole), ('stream', summary)]).splitlines()
+    assert header.endswith('| first_audio_latency_max |') and streamed_row.endswith('| 0.15 |')
+    assert whole_row.endswith('|  |  |  |  |')  # no time to first audio for a batch run
+    assert 'first_audio' not in latency.format_comparison([('whole', whole)])

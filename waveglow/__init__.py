@@ -5,9 +5,10 @@ from .arg_parser import add_inference_args, add_model_args, model_config
 from .benchmark import CASES as BENCHMARK_CASES
 from .checkpoint_compat import config_from_state_dict, convert_nvidia_state_dict, has_weight_norm
 from .data_function import batch_to_device, get_collate_fn, get_dataset
+from .export import export_plan
 from .loss_function import WaveGlowLoss
 from .model import WaveGlow as Model
-from .synthesis import WaveGlowVocoder, evaluation_pairs
+from .synthesis import WaveGlowVocoder, evaluation_pairs, onnx_runtime_options
 
 
 def build_loss(args):
@@ -34,4 +35,6 @@ SPEC = ModelSpec(
     scriptable_parts=('WN',),  # the flows' loop is Python control flow: it stays eager
     evaluation_pairs=evaluation_pairs,
     benchmark_cases=BENCHMARK_CASES,
+    export_plan=export_plan,
+    onnx_runtime_options=onnx_runtime_options,
 )

@@ -146,6 +146,8 @@ class WaveGlow(nn.Module):
         self.n_group = n_group
         self.n_early_every = n_early_every
         self.n_early_size = n_early_size
+        # group steps that each flow's dilated convolutions reach on either side: sum of dilation * (kernel - 1) / 2
+        self.wn_reach = (2 ** WN_config['n_layers'] - 1) * (WN_config['kernel_size'] - 1) // 2
 
         self.upsample = nn.ConvTranspose1d(n_mel_channels, n_mel_channels, UPSAMPLE_KERNEL, stride=UPSAMPLE_STRIDE)
         self.WN = nn.ModuleList()
@@ -250,6 +252,12 @@ class WaveGlow(nn.Module):
         last = draw(self.n_remaining_channels)
         early = [draw(self.n_early_size) for k in reversed(range(self.n_flows)) if self._emits_early(k)]
         return sigma * torch.cat(early[::-1] + [last], 1)
+
+    def receptive_field_samples(self):
+        """How many audio samples away a change can move infer's output at sigma 0 (a bound): a mel frame's
+        upsampled kernel spans UPSAMPLE_KERNEL samples from the start of its hop, and the inverse runs every flow's
+        WN over the output of the one before, each reaching wn_reach steps of n_group samples further."""
+        return UPSAMPLE_KERNEL - UPSAMPLE_STRIDE + self.n_flows * self.wn_reach * self.n_group
 
     @torch.no_grad()
     def infer(self, mel, sigma=1.0):

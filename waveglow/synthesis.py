@@ -6,6 +6,7 @@ from common.data_args import stft_kwargs
 from common.denoiser import Denoiser
 from common.filelist import read_filelist
 from common.stft import TacotronSTFT
+from common.streaming import context_frames
 
 from .model import UPSAMPLE_STRIDE
 
@@ -26,6 +27,8 @@ class WaveGlowVocoder:
         self.sigma = args.sigma_infer
         self.strength = args.denoising_strength
         self.denoiser = waveglow_denoiser(model) if self.strength > 0 else None
+        # the flows' receptive field: 99 frames for the reference's 12 flows of 8 layers (103 with the denoiser)
+        self.stream_context_frames = context_frames(model.receptive_field_samples(), self.hop_length, self.denoiser)
         channels = model.WN[0].n_channels
         if args.wn_channels is not None and args.wn_channels != channels:
             print(f'warning: --wn-channels {args.wn_channels} ignored: the WaveGlow in {args.waveglow} has {channels}',
@@ -39,6 +42,11 @@ class WaveGlowVocoder:
         if self.denoiser is not None:
             audio = self.denoiser(audio, strength=self.strength)
         return audio.float()
+
+
+def onnx_runtime_options(args):
+    """The synthesis flags as options of an exported WaveGlow (waveglow/export.py) in common/onnx_backend.py."""
+    return {'sigma': args.sigma_infer, 'denoising_strength': args.denoising_strength}
 
 
 def evaluation_pairs(model, args):
