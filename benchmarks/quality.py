@@ -12,20 +12,25 @@ of model:
   generator given instead of random frames. The demo sizes are small, so fewer of their layers reach
   INT8_MIN_WEIGHTS and are quantized.
 Every run starts from the same seed, so that a model that draws random numbers at inference draws the same ones.
+--precisions onnx onnx-int8 measure the model exported (export.py) and run by ONNX Runtime, float32 and int8
+(export.py --int8), against the same PyTorch fp32 output, for the cases that have an ONNX form (QualityCase.onnx).
 """
 import argparse
 import json
+from dataclasses import dataclass
 
 import torch
 
 import models
-from common.benchmarking import SEED, QualityCase, cases_of_kind, inference_call, sentence_ids
+from common.benchmarking import SEED, QualityCase, cases_of_kind, inference_call, onnx_call, sentence_ids
 from common.model_spec import GENERATOR
 from common.precision import Precision
 from common.quality import mel_l1, snr_db
 
 VOCODER_FRAMES = 200
-CHOICES = ('int8', 'bf16')
+ONNX_PRECISIONS = {'onnx': False, 'onnx-int8': True}  # through ONNX Runtime: name -> int8-quantized
+CHOICES = ('int8', 'bf16', *ONNX_PRECISIONS)
+DEFAULT_CHOICES = ('int8', 'bf16')
 
 
 def quality_cases():
@@ -33,31 +38,60 @@ def quality_cases():
     return sorted(cases_of_kind(models.MODELS.values(), QualityCase), key=lambda pair: pair[0].role != GENERATOR)
 
 
-def _output(model, call, precision_name):
-    """call(model) at the precision, from the same seed every time."""
-    run = inference_call(model, Precision('cpu', precision_name), call)
+def _output(run, precision_name):
+    """The run's output at the precision, from the same seed every time."""
+    if precision_name in ONNX_PRECISIONS:
+        call = onnx_call(run.spec, run.onnx, ONNX_PRECISIONS[precision_name], torch.get_num_threads())
+        return torch.from_numpy(call()).float()
+    call = inference_call(run.model, Precision('cpu', precision_name), run.call)
+    call()  # a prepared model may calibrate on its first call (a static int8 one does)
     torch.manual_seed(SEED)
-    return run().float()
+    return call().float()
 
 
 def _cost(role, reference, output):
+    """mel L1 or SNR against the fp32 output; a mel of another length (an int8 graph that predicts its own
+    durations may round one the other way) is compared over the frames both have, and its length reported."""
     if role == GENERATOR:
-        return {'metric': 'mel L1', 'value': mel_l1(reference, output), 'scale': reference.abs().mean().item()}
+        frames = min(reference.size(-1), output.size(-1))
+        cost = {'metric': 'mel L1', 'value': mel_l1(reference[..., :frames], output[..., :frames]),
+                'scale': reference.abs().mean().item()}
+        if output.size(-1) != reference.size(-1):
+            cost['frames'] = (reference.size(-1), output.size(-1))
+        return cost
     return {'metric': 'SNR dB', 'value': snr_db(reference, output)}
+
+
+@dataclass(frozen=True)
+class QualityRun:
+    """One model on one input: the PyTorch call, and the same through ONNX Runtime (None: it has none)."""
+    spec: object
+    model: torch.nn.Module
+    call: object
+    onnx: object
 
 
 def _random_mel(n_mel_channels):
     return torch.randn(1, n_mel_channels, VOCODER_FRAMES, generator=torch.Generator().manual_seed(SEED))
 
 
-def compare(name, role, model, call, precision_list):
-    """(fp32 output, {precision: cost}) of one run; prints a line per precision."""
-    reference = _output(model, call, 'fp32')
-    costs = {p: _cost(role, reference, _output(model, call, p)) for p in precision_list}
+def compare(name, run, precision_list):
+    """(fp32 output, {precision: cost}) of one run; prints a line per precision (the ONNX ones where the run has
+    an ONNX form)."""
+    reference = _output(run, 'fp32')
+    usable = [p for p in precision_list if p not in ONNX_PRECISIONS or run.onnx is not None]
+    costs = {p: _cost(run.spec.role, reference, _output(run, p)) for p in usable}
     for p, r in costs.items():
         scale = f" (mean |mel| {r['scale']:.3f})" if 'scale' in r else ''
-        print(f"{name:<60} {p:<5} {r['metric']} {r['value']:.4g}{scale}", flush=True)
+        frames = f" over {min(r['frames'])} frames ({r['frames'][1]} against {r['frames'][0]})" if 'frames' in r else ''
+        print(f"{name:<60} {p:<9} {r['metric']} {r['value']:.4g}{scale}{frames}", flush=True)
     return reference, costs
+
+
+def quality_run(spec, case, model, call_of, inputs):
+    """The QualityRun of a case's call (call_of: its default_call or trained_call) on these inputs."""
+    onnx = case.onnx(model, *inputs) if case.onnx is not None else None
+    return QualityRun(spec, model, call_of(model, *inputs), onnx)
 
 
 def measure(precision_list, checkpoints):
@@ -68,7 +102,7 @@ def measure(precision_list, checkpoints):
         model = case.default_model(spec)
         inputs = text if spec.role == GENERATOR else (_random_mel(model.n_mel_channels),)
         label = f'{case.name} (default size, random)'
-        _, results[label] = compare(label, spec.role, model, case.default_call(model, *inputs), precision_list)
+        _, results[label] = compare(label, quality_run(spec, case, model, case.default_call, inputs), precision_list)
     trained_mel = None
     for spec, case in quality_cases():
         path = checkpoints.get(spec.name)
@@ -80,7 +114,8 @@ def measure(precision_list, checkpoints):
         else:
             inputs = (trained_mel if trained_mel is not None else _random_mel(model.n_mel_channels),)
         label = f'{spec.cli_name} ({path})'
-        output, results[label] = compare(label, spec.role, model, case.trained_call(model, *inputs), precision_list)
+        output, results[label] = compare(label, quality_run(spec, case, model, case.trained_call, inputs),
+                                         precision_list)
         if spec.role == GENERATOR and trained_mel is None:
             trained_mel = output
     return results
@@ -88,7 +123,8 @@ def measure(precision_list, checkpoints):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--precisions', nargs='+', default=list(CHOICES), choices=CHOICES)
+    parser.add_argument('--precisions', nargs='+', default=list(DEFAULT_CHOICES), choices=CHOICES,
+                        help='onnx, onnx-int8: the model exported and run by ONNX Runtime, float32 or int8')
     for spec, _ in quality_cases():
         parser.add_argument(spec.inference_flag, dest=spec.name, metavar='CKPT',
                             help=f'a trained {spec.name} checkpoint to compare as well')

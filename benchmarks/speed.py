@@ -1,7 +1,8 @@
 """Speed of every model against the reference implementation's CPU baseline, and against this machine's floor.
 
     python -m benchmarks.speed [--cases t2_infer,wg256_infer,...] [--precision fp32|fp16|bf16|int8]
-                               [--json out.json] [--quick] [--threads 2] [--devices cuda,cpu] [--no-tf32]
+                               [--backend pytorch|onnxruntime] [--json out.json] [--quick] [--threads 2]
+                               [--devices cuda,cpu] [--no-tf32]
 
 The cases are the SpeedCases of the model specs (common/benchmarking.py; each model package's benchmark.py).
 Method (../shared/reference/BASELINE_CPU.md): build each model under torch.manual_seed(0) at its default config,
@@ -13,8 +14,12 @@ are, and the 1-minute load average (other jobs share the machine). --quick runs 
 whose ratios are not printed (the sizes differ from the reference's), though its floor distances are.
 On a GPU the cases run first (they take seconds where the CPU's take minutes), fp32 with TF32 as train.py runs it
 unless --no-tf32, and fp16 is a precision of its own (autocast, as train.py --amp and inference.py --amp).
+--backend onnxruntime runs each inference case's model exported to ONNX (common/export.py, checked as export.py
+checks it) by ONNX Runtime with --threads threads on the same inputs, at fp32 or int8 (ONNX Runtime's dynamic
+quantization); the ratio to the reference is printed as for PyTorch, and --json records both for a side by side.
 """
 import argparse
+import dataclasses
 import json
 import platform
 import statistics
@@ -25,11 +30,13 @@ import torch
 
 import models
 from benchmarks import ceilings, floors
-from common.benchmarking import PRECISION_BYTES, SpeedCase, cases_of_kind
+from common.benchmarking import PRECISION_BYTES, SpeedCase, cases_of_kind, onnx_call
 from common.precision import Precision, configure_backends
 
 REFERENCE_FILE = Path(__file__).resolve().parents[2] / 'shared' / 'reference' / 'baseline_cpu_reference.json'
 REPEATS = 3
+ONNX_RUNTIME = 'onnxruntime'
+BACKEND_LABELS = {'pytorch': 'pytorch', ONNX_RUNTIME: 'onnxrt'}
 
 
 def speed_cases(specs):
@@ -41,13 +48,19 @@ def speed_cases(specs):
 CASES = speed_cases(models.MODELS.values())
 
 
-def load_reference(path=REFERENCE_FILE):
-    """The reference's per-case records, or None (with the reason printed) when the file is absent."""
+def load_reference(processor, path=REFERENCE_FILE):
+    """The reference's per-case records measured on this processor (the file keeps one set per processor the
+    project's machines have had), or None, with the reason printed: no file, or no figures for this processor."""
     if not path.is_file():
         print(f'reference figures: {path} not found; ratios are left out')
         return None
     with open(path) as f:
-        return json.load(f)['cases']
+        by_processor = json.load(f)['by_processor']
+    if processor not in by_processor:
+        print(f'reference figures: none for this processor ({processor!r}; {path.name} has '
+              f'{", ".join(map(repr, by_processor))}); ratios are left out')
+        return None
+    return by_processor[processor]['cases']
 
 
 def load_ceilings(path, device_name):
@@ -80,14 +93,30 @@ def time_workload(workload, device, repeats):
     return runs
 
 
-def run_case(spec, case, device, precision, quick, reference, machine_ceilings):
-    workload = case.build(spec, device, Precision(device.type, precision), quick)
+class CaseSkipped(Exception):
+    """A case that the chosen backend does not run; the message says why."""
+
+
+def through_onnx_runtime(spec, workload, precision, threads):
+    """The workload with its call run by ONNX Runtime on an export of its model (int8: quantized by ONNX
+    Runtime); warmed up once as the PyTorch call is."""
+    run = onnx_call(spec, workload.onnx, precision == 'int8', threads)
+    return dataclasses.replace(workload, warmup=run, run=run, setup=f'{workload.setup}; ONNX Runtime')
+
+
+def run_case(spec, case, device, precision, quick, reference, machine_ceilings, backend='pytorch', threads=2):
+    workload = case.build(spec, device, Precision(device.type, 'fp32' if backend == ONNX_RUNTIME else precision),
+                          quick)
+    if backend == ONNX_RUNTIME:
+        if workload.onnx is None:
+            raise CaseSkipped('no ONNX Runtime run of this case (the same model runs in the case without a suffix)')
+        workload = through_onnx_runtime(spec, workload, precision, threads)
     runs = time_workload(workload, device, 1 if quick else REPEATS)
     seconds = statistics.median(runs)
     figure = workload.items / seconds
     phases = case.floor(workload.config, precision, **workload.sizes)
     floor = floors.floor_seconds(phases, machine_ceilings, precision)
-    record = {'device': str(device), 'precision': precision, 'seconds': seconds, 'runs': runs,
+    record = {'device': str(device), 'backend': backend, 'precision': precision, 'seconds': seconds, 'runs': runs,
               'items': workload.items, 'figure': figure, 'unit': case.unit,
               'floor_seconds': floor, 'floor_distance': seconds / floor,
               'floor_flops': sum(p.flops for p in phases), 'floor_bytes': sum(p.bytes for p in phases),
@@ -103,11 +132,13 @@ def format_row(name, r):
     reference = f"{r['reference']:>10,.0f}" if 'reference' in r else f"{'-':>10}"
     ratio = f"{r['ratio']:>6.2f}x" if 'ratio' in r else f"{'-':>7}"
     load = r['loadavg'][0] if r['loadavg'] else '-'
-    return (f"{name:<12} {r['device']:<5} {r['precision']:<5} {r['figure']:>10,.0f} {reference} {ratio} "
+    return (f"{name:<15} {r['device']:<5} {BACKEND_LABELS[r['backend']]:<7} {r['precision']:<5} {r['figure']:>10,.0f} "
+            f"{reference} {ratio} "
             f"{r['unit']:<13} {r['seconds']:>8.3f} {r['floor_seconds']:>8.3f} {r['floor_distance']:>6.1f}x {load:>5}")
 
 
-HEADER = (f"{'case':<12} {'dev':<5} {'prec':<5} {'figure':>10} {'reference':>10} {'ratio':>7} {'unit':<13} "
+HEADER = (f"{'case':<15} {'dev':<5} {'backend':<7} {'prec':<5} {'figure':>10} {'reference':>10} {'ratio':>7} "
+          f"{'unit':<13} "
           f"{'seconds':>8} {'floor s':>8} {'x floor':>7} {'load':>5}")
 
 
@@ -118,6 +149,9 @@ def parse_args(argv=None):
     parser.add_argument('--precision', default='fp32', choices=list(PRECISION_BYTES),
                         help='fp32 (TF32 on a GPU unless --no-tf32), fp16 (autocast, GPU only), bf16 (autocast) or '
                              'int8 (dynamic quantization, CPU inference only)')
+    parser.add_argument('--backend', default='pytorch', choices=list(BACKEND_LABELS),
+                        help='onnxruntime: each inference case exported (export.py) and run by ONNX Runtime on the '
+                             'CPU, at fp32 or int8 (ONNX Runtime\'s dynamic quantization)')
     parser.add_argument('--tf32', default=True, action=argparse.BooleanOptionalAction,
                         help='TF32 for fp32 products on Ampere or newer GPUs, as train.py uses by default')
     parser.add_argument('--json', help='write the figures to this JSON file')
@@ -148,9 +182,10 @@ def main(argv=None):
 
 def run(args):
     torch.set_num_threads(args.threads)
-    reference = load_reference()
+    reference = load_reference(_cpu_name())
     report = {'torch': torch.__version__, 'machine': platform.machine(), 'processor': _cpu_name(),
-              'threads': args.threads, 'precision': args.precision, 'quick': args.quick, 'tf32': {},
+              'threads': args.threads, 'backend': args.backend, 'precision': args.precision, 'quick': args.quick,
+              'tf32': {},
               'date': time.strftime('%Y-%m-%d %H:%M'), 'loadavg_start': ceilings.loadavg(),
               'ceilings': {}, 'cases': {}}
     for device_name in args.devices:
@@ -163,11 +198,18 @@ def run(args):
         print(HEADER, flush=True)
         for name in args.cases:
             spec, case = CASES[name]
-            skip = _skip_reason(case, device, args.precision)
+            skip = _skip_reason(case, device, args.precision, args.backend)
             if skip:
-                print(f'{name:<12} {device_name:<5} {args.precision:<5} skipped: {skip}')
+                print(f'{name:<15} {device_name:<5} {BACKEND_LABELS[args.backend]:<7} {args.precision:<5} '
+                      f'skipped: {skip}')
                 continue
-            record = run_case(spec, case, device, args.precision, args.quick, reference, machine_ceilings)
+            try:
+                record = run_case(spec, case, device, args.precision, args.quick, reference, machine_ceilings,
+                                  args.backend, args.threads)
+            except CaseSkipped as skipped:
+                print(f'{name:<15} {device_name:<5} {BACKEND_LABELS[args.backend]:<7} {args.precision:<5} '
+                      f'skipped: {skipped}')
+                continue
             report['cases'][f'{name}/{device_name}'] = record
             print(format_row(name, record), flush=True)
     if args.json:
@@ -175,7 +217,10 @@ def run(args):
             json.dump(report, f, indent=1)
 
 
-def _skip_reason(case, device, precision):
+def _skip_reason(case, device, precision, backend):
+    if backend == ONNX_RUNTIME:
+        if case.training or device.type != 'cpu' or precision not in ('fp32', 'int8'):
+            return 'ONNX Runtime runs the inference cases on the CPU, at fp32 or int8'
     if precision == 'int8' and case.training:
         return 'int8 is an inference path'
     if precision == 'int8' and device.type != 'cpu':

@@ -27,8 +27,8 @@ How a speed case counts the work it cannot avoid (its floor; the same rules for 
 A case's floor is a list of Phases; benchmarks/floors.py turns them into a time with the machine's ceilings.
 """
 import warnings
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Callable, Optional
 
 import torch
 
@@ -49,6 +49,15 @@ OPTIMIZER_BYTES_PER_PARAM = 4 + 12 + 28   # grad write, clip (read + scale), Ada
 
 # ---------------------------------------------------------------- the cases
 
+@dataclass(frozen=True)
+class OnnxRun:
+    """A case's call through ONNX Runtime (benchmarks/ --backend onnxruntime, --precisions onnx onnx-int8): the
+    model to export, as the PyTorch call runs it, and the same call on the runtime of its export."""
+    model: torch.nn.Module
+    call: Callable          # (runtime of common/onnx_runtime.py) -> output (numpy)
+    options: dict = field(default_factory=dict)  # common/onnx_runtime.load keywords
+
+
 @dataclass
 class Workload:
     """A built speed case: the warm-up call, the timed call, the items one timed call produces and its sizes."""
@@ -58,6 +67,7 @@ class Workload:
     config: dict   # the model's constructor kwargs
     sizes: dict    # keyword arguments of the case's floor besides config and precision
     setup: str     # the sizes in words, for the report
+    onnx: Optional[OnnxRun] = None  # an inference case's call through ONNX Runtime; None: no such run
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,7 @@ class QualityCase:
     default_model: Callable  # (spec) -> the model at its default size with random weights
     default_call: Callable   # (that model, *inputs) -> call
     trained_call: Callable   # (a trained model, *inputs) -> call
+    onnx: Optional[Callable] = None  # (model, *inputs) -> OnnxRun of the same call; None: not through ONNX
 
 
 @dataclass(frozen=True)
@@ -133,6 +144,24 @@ def inference_call(model, precision, call):
             warnings.simplefilter('ignore')  # a decoder held to a fixed number of steps warns that it never stopped
             return call(model)
     return run
+
+
+def onnx_call(spec, run, int8, threads):
+    """A function that runs run.call on ONNX Runtime with `threads` threads, on the model exported (and with int8
+    quantized) to a temporary folder, as export.py would (common/export.py; the check included)."""
+    import argparse
+    import tempfile
+
+    from common import onnx_runtime
+    from common.export import export_onnx, quantize_onnx_int8
+    plan = spec.export_plan(run.model.eval(), argparse.Namespace(text_cleaners=None))
+    with tempfile.TemporaryDirectory() as folder:
+        output = f'{folder}/model' if len(plan.graphs) > 1 else f'{folder}/model.onnx'
+        export_onnx(plan, output)
+        if int8:
+            quantize_onnx_int8(plan, output)
+        runtime = onnx_runtime.load(output, threads=threads, **run.options)  # sessions hold the graphs in memory
+    return lambda: run.call(runtime)
 
 
 def training_step(model, loss_function, inputs, targets, precision, learning_rate, weight_decay, grad_clip_thresh,

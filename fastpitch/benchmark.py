@@ -3,10 +3,13 @@ explains the kinds and how floors are counted).
 
 1.1's speed cases have no reference CPU figure (the baseline measured 1.0 only); their floors are 1.0's network's,
 a lower bound (1.1 adds the energy predictor and, in training, the aligner and the alignment search)."""
+import copy
+import math
+
 import torch
 
-from common.benchmarking import (N_SYMBOLS, SEED, AlignmentCase, QualityCase, SpeedCase, Tally, TrainingCase,
-                                 Workload, default_model, inference_call, sentence_ids, training_step)
+from common.benchmarking import (N_SYMBOLS, SEED, AlignmentCase, OnnxRun, QualityCase, SpeedCase, Tally,
+                                 TrainingCase, Workload, default_model, inference_call, sentence_ids, training_step)
 
 from .attention_prior import interpolated_prior
 from .loss_function import FastPitch11Loss, FastPitchLoss
@@ -70,15 +73,31 @@ def train_floor(c, precision, batch, n_symbols, n_frames):
 
 # ---------------------------------------------------------------- workloads
 
+def with_durations_pinned(model):
+    """A copy whose duration predictor says FRAMES_PER_SYMBOL for every symbol (its last layer: zero weights, bias
+    log(frames + 1)): an exported graph predicts its durations, and these are the ones the cases give."""
+    model = copy.deepcopy(model)
+    with torch.no_grad():
+        model.duration_predictor.fc.weight.zero_()
+        model.duration_predictor.fc.bias.fill_(math.log(FRAMES_PER_SYMBOL + 1))
+    return model
+
+
+def predicted_synthesis(text, lengths):
+    """The mel of an exported FastPitch, through common/onnx_runtime.py."""
+    return lambda runtime: runtime(text.cpu().numpy(), lengths.cpu().numpy())[0]
+
+
 def given_durations_workload(config, model, device, precision, infer):
     """The baseline's sentence with given durations (the predictors still run): infer(model, text, lengths,
-    durations) is the version's call."""
+    durations) is the version's call; through ONNX Runtime, durations pinned to the same."""
     text, lengths = sentence_ids(device)
     durations = torch.full_like(text, FRAMES_PER_SYMBOL)
     n_frames = FRAMES_PER_SYMBOL * N_SYMBOLS
     run = inference_call(model, precision, lambda m: infer(m, text, lengths, durations))
     return Workload(run, run, n_frames, config, {'batch': 1, 'n_symbols': N_SYMBOLS, 'n_frames': n_frames},
-                    f'batch 1, {N_SYMBOLS} symbols, dur_tgt {FRAMES_PER_SYMBOL} per symbol -> {n_frames} frames')
+                    f'batch 1, {N_SYMBOLS} symbols, dur_tgt {FRAMES_PER_SYMBOL} per symbol -> {n_frames} frames',
+                    onnx=OnnxRun(with_durations_pinned(model), predicted_synthesis(text, lengths)))
 
 
 def infer_workload(spec, device, precision, quick):
@@ -164,7 +183,14 @@ def trained_synthesis(model, text, lengths):
 
 
 def default_quality_model(spec):
-    return default_model(spec, 'cpu')[1]
+    """Durations pinned to the ones default_synthesis gives, so that an exported graph predicts the same."""
+    return with_durations_pinned(default_model(spec, 'cpu')[1])
+
+
+def onnx_synthesis(model, text, lengths):
+    """Through ONNX Runtime the durations are predicted: pinned ones for the default model, the trained model's
+    own for a trained one (trained_synthesis gives PyTorch those)."""
+    return OnnxRun(model, predicted_synthesis(text, lengths))
 
 
 CASES = (
@@ -172,7 +198,7 @@ CASES = (
     SpeedCase('fp10_train', 'mel frames/s', 'mel_frames_per_s', True, train_workload, train_floor),
     SpeedCase('fp11_infer', 'mel frames/s', 'frames_per_s', False, infer_workload_v11, infer_floor),
     SpeedCase('fp11_train', 'mel frames/s', 'mel_frames_per_s', True, train_workload_v11, train_floor),
-    QualityCase('fastpitch', default_quality_model, default_synthesis, trained_synthesis),
+    QualityCase('fastpitch', default_quality_model, default_synthesis, trained_synthesis, onnx_synthesis),
     # at the demo size: benchmarks/training.py adds configs/demo_fastpitch.json
     TrainingCase('mel_dur_pitch_text', ('-lr', '0.1', '--pitch-mean-std-file',
                                         '{dataset}/pitch_char_stats__espeak_audio_text_train_filelist.json')),

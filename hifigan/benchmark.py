@@ -7,7 +7,8 @@ import math
 
 import torch
 
-from common.benchmarking import QualityCase, SpeedCase, Tally, TrainingCase, Workload, default_model, inference_call
+from common.benchmarking import (OnnxRun, QualityCase, SpeedCase, Tally, TrainingCase, Workload, default_model,
+                                 inference_call)
 from common.data_args import add_audio_args
 
 from .arg_parser import V3_CONFIG, add_model_args
@@ -90,7 +91,7 @@ def infer_workload(overrides, label, traced=False):
         run = inference_call(model, precision, lambda m: m.infer(mel))
         return Workload(run, run, n_frames * model.hop_length, config, {'batch': 1, 'n_frames': n_frames},
                         f'{label}{", TorchScript" if trace else ""}, mel (1, {config["n_mel_channels"]}, '
-                        f'{n_frames}), weight norm folded')
+                        f'{n_frames}), weight norm folded', onnx=None if traced else onnx_synthesis(model, mel))
     return build
 
 
@@ -132,6 +133,10 @@ def default_quality_model(spec):
     return model.remove_weight_norm()
 
 
+def onnx_synthesis(model, mel):
+    return OnnxRun(model, lambda runtime: runtime(mel.cpu().numpy()))
+
+
 V3_FLAGS = ('--resblock', '2', '--upsample-rates', '8', '8', '4', '--upsample-kernel-sizes', '16', '16', '8',
             '--upsample-initial-channel', '256', '--resblock-kernel-sizes', '3', '5', '7',
             '--resblock-dilation-sizes', '1,2', '2,6', '3,12')
@@ -142,7 +147,7 @@ CASES = (
               infer_floor),
     SpeedCase('hfg_v3_infer', 'samples/s', 'samples_per_s', False, infer_workload(V3_CONFIG, 'V3'), infer_floor),
     SpeedCase('hfg_v1_train', 'samples/s', 'audio_samples_per_s', True, train_workload, train_floor),
-    QualityCase('hifigan V1', default_quality_model, synthesis, synthesis),
+    QualityCase('hifigan V1', default_quality_model, synthesis, synthesis, onnx_synthesis),
     # small: the V3 generator, discriminators a quarter as wide, the reference's segment
     TrainingCase('audio_text', (*TRAIN_FLAGS, *V3_FLAGS, '--discriminator-channel-divisor', '4')),
 )

@@ -119,6 +119,29 @@ def test_speed_command_quick_case_writes_its_figures(tmp_path, capsys):
     assert 'fp10_infer' in capsys.readouterr().out
 
 
+def test_speed_command_runs_the_onnx_runtime_backend_and_skips_what_it_cannot(tmp_path, capsys):
+    pytest.importorskip('onnxruntime', reason='the ONNX Runtime backend needs onnx and onnxruntime')
+    out = tmp_path / 'speed.json'
+    speed.main(['--quick', '--backend', 'onnxruntime', '--cases', 'hfg_v3_infer,hfg_v1_infer_ts,fp10_train',
+                '--precision', 'int8', '--json', str(out)])
+    report = json.loads(out.read_text())
+    assert list(report['cases']) == ['hfg_v3_infer/cpu']  # the traced case and a training step are skipped
+    record = report['cases']['hfg_v3_infer/cpu']
+    assert (record['backend'], record['precision']) == ('onnxruntime', 'int8') and record['figure'] > 0
+    printed = capsys.readouterr().out
+    assert 'hfg_v1_infer_ts cpu   onnxrt  int8  skipped' in printed
+    assert 'fp10_train      cpu   onnxrt  int8  skipped' in printed
+
+
+def test_reference_figures_are_those_of_this_processor(tmp_path, capsys):
+    path = tmp_path / 'baseline.json'
+    path.write_text(json.dumps({'cases': {'t2_infer': {'frames_per_s': 1.0}},
+                                'by_processor': {'CPU A': {'cases': {'t2_infer': {'frames_per_s': 2.0}}}}}))
+    assert speed.load_reference('CPU A', path) == {'t2_infer': {'frames_per_s': 2.0}}
+    assert speed.load_reference('CPU B', path) is None
+    assert "none for this processor ('CPU B'" in capsys.readouterr().out
+
+
 def test_speed_command_rejects_unknown_cases(capsys):
     with pytest.raises(SystemExit):
         speed.main(['--cases', 'wg1024_infer'])

@@ -1,7 +1,8 @@
 """WaveGlow's benchmark cases (common/benchmarking.py explains the kinds and how floors are counted)."""
+import numpy as np
 import torch
 
-from common.benchmarking import (QualityCase, SpeedCase, Tally, TrainingCase, Workload, default_model,
+from common.benchmarking import (OnnxRun, QualityCase, SpeedCase, Tally, TrainingCase, Workload, default_model,
                                  inference_call, training_step)
 
 from .loss_function import WaveGlowLoss
@@ -69,9 +70,12 @@ def infer_workload(n_channels):
         mel = torch.randn(1, config['n_mel_channels'], n_frames, device=device)
         run = inference_call(model, precision, lambda m: m.infer(mel, sigma=0.6))
         warm = inference_call(model, precision, lambda m: m.infer(mel[:, :, :n_warmup], sigma=0.6))
+        # through ONNX Runtime, warmed up on the full mel: its graph was built for the export already
+        onnx = OnnxRun(model, lambda runtime: runtime(mel.cpu().numpy(), rng=np.random.default_rng(0)),
+                       {'sigma': 0.6})
         return Workload(warm, run, n_frames * HOP_LENGTH, config, {'batch': 1, 'n_frames': n_frames},
                         f'wn_channels {n_channels}, mel (1, 80, {n_frames}), sigma 0.6, weight norm folded; '
-                        f'warm-up on {n_warmup} frames')
+                        f'warm-up on {n_warmup} frames', onnx=onnx)
     return build
 
 
@@ -95,6 +99,11 @@ def synthesis(model, mel):
     return lambda m: m.infer(mel, sigma=0.0)
 
 
+def onnx_synthesis(model, mel):
+    """At sigma 0, the runtime's default."""
+    return OnnxRun(model, lambda runtime: runtime(mel.cpu().numpy()))
+
+
 def default_quality_model(spec):
     """A fresh WaveGlow's coupling layers are the identity (WN.end starts at zero), which would hide any error, so
     its WN.end weights are drawn from N(0, 0.01^2) here instead."""
@@ -109,7 +118,7 @@ CASES = (
     SpeedCase('wg256_infer', 'samples/s', 'samples_per_s', False, infer_workload(256), infer_floor),
     SpeedCase('wg512_infer', 'samples/s', 'samples_per_s', False, infer_workload(512), infer_floor),
     SpeedCase('wg256_train', 'samples/s', 'audio_samples_per_s', True, train_workload, train_floor),
-    QualityCase('waveglow 512', default_quality_model, synthesis, synthesis),
+    QualityCase('waveglow 512', default_quality_model, synthesis, synthesis, onnx_synthesis),
     # at the demo size: benchmarks/training.py adds configs/demo_waveglow.json
     TrainingCase('audio_text', ('-lr', '1e-4', '--weight-decay', '0')),
 )
