@@ -115,6 +115,7 @@ def export_onnx(plan, output):
                                   input_names=list(graph.inputs), output_names=list(graph.outputs),
                                   dynamic_axes=graph.dynamic_axes, opset_version=ONNX_OPSET)
             model = onnx.load(str(temporary))
+            _copy_shared_initializers(model.graph)
             onnx.helper.set_model_props(model, {METADATA_KEY: json.dumps(
                 {**plan.metadata, 'runtime': plan.runtime, 'graph': graph.name})})
             onnx.save(model, str(temporary))
@@ -122,6 +123,20 @@ def export_onnx(plan, output):
             results[graph.name] = check_graph(graph, lambda inputs: _run_session(session, graph, inputs),
                                               plan.tolerance)
     return results
+
+
+def _copy_shared_initializers(graph):
+    """Give back every weight its own initializer: the exporter stores equal weights once (the zero-initialized
+    layers of an untrained model, say) and reads the others through Identity nodes, which ONNX Runtime's quantizer
+    does not follow."""
+    import onnx
+    initializers = {tensor.name: tensor for tensor in graph.initializer}
+    for node in [node for node in graph.node if node.op_type == 'Identity' and node.input[0] in initializers]:
+        copy = onnx.TensorProto()
+        copy.CopyFrom(initializers[node.input[0]])
+        copy.name = node.output[0]
+        graph.initializer.append(copy)
+        graph.node.remove(node)
 
 
 def quantize_onnx_int8(plan, output):

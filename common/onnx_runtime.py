@@ -139,11 +139,12 @@ class TextToMel(_Generator):
         unknown = sorted(set(controls) - set(self.neutral))
         if unknown:
             raise TypeError(f'unknown control {unknown[0]!r} (it takes {", ".join(self.neutral)})')
-        if not controls['pace'] > 0:
+        if not controls.get('pace', 1.0) > 0:
             raise OnnxModelError(f'pace must be positive, got {controls["pace"]}')
-        if not 0 <= controls['speaker'] < self.metadata['n_speakers']:
+        n_speakers = self.metadata.get('n_speakers', 1)
+        if not 0 <= controls.get('speaker', 0) < n_speakers:
             raise OnnxModelError(f'{self.path}: speaker {controls["speaker"]} is out of range: the model has '
-                                 f'{self.metadata["n_speakers"]} speaker(s)')
+                                 f'{n_speakers} speaker(s)')
         return controls
 
     def __call__(self, text, lengths, **controls):

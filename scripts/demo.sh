@@ -27,25 +27,25 @@ FILELISTS=filelists
 START=$(date +%s)
 step() { printf '\n== %s  [%d s]\n' "$*" $(( $(date +%s) - START )); }
 
-step "1/7 Build the embedded corpus: eSpeak NG speaks $NUM_CLIPS of our sentences (LJSpeech layout, no filelists)"
+step "1/8 Build the embedded corpus: eSpeak NG speaks $NUM_CLIPS of our sentences (LJSpeech layout, no filelists)"
 bash scripts/build_corpus.sh "$DATASET_PATH" "$NUM_CLIPS"
 
-step "2/7 Preprocess: train/val/test split (common/splits.py), mels, pitch per frame and per symbol, durations from the eSpeak timings"
+step "2/8 Preprocess: train/val/test split (common/splits.py), mels, pitch per frame and per symbol, durations from the eSpeak timings"
 bash scripts/prepare_dataset.sh --skip-download --filelists-dir "$FILELISTS"
 
-step "3/7 Train a small FastPitch 1.0 ($FASTPITCH_EPOCHS epochs, eSpeak's durations; the recipe script with demo sizes)"
+step "3/8 Train a small FastPitch 1.0 ($FASTPITCH_EPOCHS epochs, eSpeak's durations; the recipe script with demo sizes)"
 OUTPUT_DIR="$DEMO_DIR/fastpitch" PREFIX=espeak FILELISTS_DIR="$FILELISTS" BS=16 GRAD_ACCUMULATION=1 \
     EPOCHS="$FASTPITCH_EPOCHS" bash scripts/train_fastpitch.sh \
     --config-file configs/demo_fastpitch.json --warmup-steps 100 --epochs-per-checkpoint 5 --workers 1 \
     --no-tensorboard
 
-step "4/7 Train a small FastPitch 1.1 ($FASTPITCH_EPOCHS epochs, no durations; the 1.1 recipe script with demo sizes)"
+step "4/8 Train a small FastPitch 1.1 ($FASTPITCH_EPOCHS epochs, no durations; the 1.1 recipe script with demo sizes)"
 OUTPUT_DIR="$DEMO_DIR/fastpitch11" PREFIX=espeak FILELISTS_DIR="$FILELISTS" BS=16 GRAD_ACCUMULATION=1 \
     EPOCHS="$FASTPITCH_EPOCHS" bash scripts/train_fastpitch11.sh \
     --config-file configs/demo_fastpitch.json --warmup-steps 100 --epochs-per-checkpoint 5 --workers 1 \
     --no-tensorboard
 
-step "5/7 Train a small HiFi-GAN ($HIFIGAN_EPOCHS epoch(s); the recipe script with demo sizes)"
+step "5/8 Train a small HiFi-GAN ($HIFIGAN_EPOCHS epoch(s); the recipe script with demo sizes)"
 OUTPUT_DIR="$DEMO_DIR/hifigan" PREFIX=espeak FILELISTS_DIR="$FILELISTS" BS=8 GRAD_ACCUMULATION=1 \
     EPOCHS="$HIFIGAN_EPOCHS" bash scripts/train_hifigan.sh \
     --config-file configs/demo_hifigan.json -lr 1e-3 --epochs-per-checkpoint 1 --validation-interval 1 --workers 1 \
@@ -55,7 +55,7 @@ FASTPITCH_CKPT="$DEMO_DIR/fastpitch/checkpoint_FastPitch_last.pt"
 FASTPITCH11_CKPT="$DEMO_DIR/fastpitch11/checkpoint_FastPitch_last.pt"
 HIFIGAN_CKPT="$DEMO_DIR/hifigan/checkpoint_HiFiGAN_last.pt"
 TEXT_11=(--text-cleaners english_cleaners_v2 --p-arpabet 1.0)  # what scripts/train_fastpitch11.sh trains with
-step "6/7 Score the models on the held-out test sentences, before and after training"
+step "6/8 Score the models on the held-out test sentences, before and after training"
 QUALITY="$DEMO_DIR/quality.jsonl"
 : > "$QUALITY"
 for state in untrained trained; do
@@ -70,13 +70,19 @@ for state in untrained trained; do
         --filelist "$FILELISTS/espeak_audio_text_test_filelist.txt" --label "HiFi-GAN $state" >> "$QUALITY"
 done
 
-step "7/7 Synthesize phrases/phrase.txt: FastPitch + HiFi-GAN (3 timed repeats), FastPitch 1.0 and 1.1 + Griffin-Lim"
+step "7/8 Synthesize phrases/phrase.txt: FastPitch + HiFi-GAN (3 timed repeats), FastPitch 1.0 and 1.1 + Griffin-Lim"
 "$PYTHON" inference.py -i phrases/phrase.txt -o "$DEMO_DIR/audio" --fastpitch "$FASTPITCH_CKPT" \
     --hifigan "$HIFIGAN_CKPT" --save-mels --cpu --include-warmup --repeats 3
 "$PYTHON" inference.py -i phrases/phrase.txt -o "$DEMO_DIR/audio_griffin_lim" --fastpitch "$FASTPITCH_CKPT" --cpu
 "$PYTHON" inference.py -i phrases/phrase.txt -o "$DEMO_DIR/audio_fastpitch11_griffin_lim" \
     --fastpitch "$FASTPITCH11_CKPT" "${TEXT_11[@]}" --cpu
 "$PYTHON" scripts/plot_mels.py "$DEMO_DIR/mels.png" "$DEMO_DIR"/audio/*_mel.pt
+
+step "8/8 Export FastPitch and HiFi-GAN to ONNX (checked against PyTorch) and synthesize with ONNX Runtime"
+"$PYTHON" export.py -m FastPitch --checkpoint "$FASTPITCH_CKPT" --format onnx -o "$DEMO_DIR/onnx/fastpitch.onnx"
+"$PYTHON" export.py -m HiFiGAN --checkpoint "$HIFIGAN_CKPT" --format onnx -o "$DEMO_DIR/onnx/hifigan.onnx"
+"$PYTHON" inference.py -i phrases/phrase.txt -o "$DEMO_DIR/audio_onnx" --backend onnxruntime \
+    --fastpitch "$DEMO_DIR/onnx/fastpitch.onnx" --hifigan "$DEMO_DIR/onnx/hifigan.onnx" --include-warmup --repeats 3
 
 "$PYTHON" - "$QUALITY" <<'EOF'
 import json, sys
@@ -93,6 +99,7 @@ Done in $(( $(date +%s) - START )) s. Outputs in $DEMO_DIR:
   audio/audio_*.wav              FastPitch + HiFi-GAN
   audio_griffin_lim/audio_*.wav  FastPitch + Griffin-Lim (no neural vocoder)
   audio_fastpitch11_griffin_lim/ FastPitch 1.1 (trained without durations) + Griffin-Lim
+  onnx/, audio_onnx/             FastPitch and HiFi-GAN exported to ONNX, and their audio by ONNX Runtime
   mels.png                       the synthesized mel spectrograms
   fastpitch/, fastpitch11/, hifigan/  checkpoints, nvlog.json logs
 

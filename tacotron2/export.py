@@ -13,7 +13,7 @@ from common.data_args import DEFAULT_TEXT_CLEANERS
 from common.export import TRACE_LENGTH, ExportPlan, Graph
 from common.export_format import AUTOREGRESSIVE_GRAPHS, AUTOREGRESSIVE_TEXT_TO_MEL
 
-from .model import DecoderState, padding_mask
+from .model import DecoderState, gate_fires, padding_mask
 
 STATE = ('attention_hidden', 'attention_cell', 'decoder_hidden', 'decoder_cell', 'attention_weights',
          'attention_weights_cum', 'attention_context')
@@ -105,11 +105,6 @@ class DecodingLoop(nn.Module):
 
 def prenet_sizes(decoder):
     return [layer.linear_layer.out_features for layer in decoder.prenet.layers]
-
-
-def gate_fires(gate_logits, threshold: float):
-    """As Decoder._fires: not (sigmoid <= threshold), so that a NaN logit stops an item too."""
-    return ~(torch.sigmoid(gate_logits) <= threshold)
 
 
 def prenet_dropout_mask(batch: int, size: int, p: float):

@@ -26,6 +26,11 @@ def padding_mask(lengths, max_len):
     return positions.unsqueeze(0) >= lengths.unsqueeze(1)
 
 
+def gate_fires(gate_logits, threshold: float):
+    """Whether the stop gate fires: not (sigmoid <= threshold), so that a NaN logit stops an item too."""
+    return ~(torch.sigmoid(gate_logits) <= threshold)
+
+
 def conv_bn_stack(channels, kernel_size, w_init_gains):
     """Conv1d+BatchNorm pairs: channels[i] -> channels[i+1], one init gain per pair."""
     return nn.ModuleList(
@@ -253,8 +258,7 @@ class Decoder(nn.Module):
                 alignments[:n_steps].transpose(0, 1), mel_lengths, unfinished)
 
     def _fires(self, gate_logits):
-        """Whether the stop gate fires: not (sigmoid <= threshold), so that a NaN logit stops an item too."""
-        return ~(torch.sigmoid(gate_logits) <= self.gate_threshold)
+        return gate_fires(gate_logits, self.gate_threshold)
 
 
 class Postnet(nn.Module):

@@ -22,10 +22,12 @@ import export
 import inference
 import models
 from common import onnx_runtime
-from common.export import ExportError, ExportPlan, Graph, export_onnx, export_torchscript, onnx_paths
+from common.checkpoint import save_checkpoint
+from common.export import (ExportError, ExportPlan, Graph, export_onnx, export_torchscript, onnx_paths,
+                           quantize_onnx_int8)
 from common.export_format import MEL_TO_AUDIO, METADATA_KEY
 from tacotron2.synthesis import prenet_dropout_off
-from tests.tiny_configs import tiny_model
+from tests.tiny_configs import tiny_config, tiny_model
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,6 +73,17 @@ def test_tiny_models_export_to_onnx_and_torchscript_within_tolerance(tmp_path, n
     if name == 'FastPitch':  # the check saw real lengths: the example's frames follow the pinned durations
         mel, lengths = plan.graphs[0].module(*plan.graphs[0].example(11))
         assert lengths.tolist()[0] >= 20
+
+
+def test_int8_quantizes_an_untrained_model_whose_equal_weights_the_exporter_shares(tmp_path):
+    """A fresh WaveGlow's coupling outputs start at zero: equal weights, which the exporter stores once."""
+    spec = models.model_spec('WaveGlow')
+    plan = spec.export_plan(spec.prepare_for_inference(tiny_model('WaveGlow')).eval(), NO_TEXT_FLAGS)
+    export_onnx(plan, tmp_path / 'model.onnx')
+    differences = quantize_onnx_int8(plan, tmp_path / 'model.onnx')['']
+    assert 0 < differences['audio'] < 1  # quantized: no longer exact, still the same audio to a small error
+    runtime = onnx_runtime.load(tmp_path / 'model.onnx')
+    assert runtime(np.zeros((1, 80, 5), dtype=np.float32)).shape == (1, 5 * 256)
 
 
 @pytest.fixture(scope='module')
@@ -251,3 +264,24 @@ def test_inference_onnxruntime_backend_names_a_file_of_the_wrong_model(golden_ex
                            str(golden_exports['hifigan'])]) == 1
     err = capsys.readouterr().err
     assert err.count('\n') == 1 and f'--fastpitch {golden_exports["hifigan"]}: the file holds a HiFiGAN export' in err
+
+
+def test_inference_onnxruntime_backend_with_waveglow_at_sigma_0_writes_the_pytorch_wavs(tmp_path, capsys):
+    eight_mels = ['--n-mel-channels', '8']
+    paths = {}
+    for name, flag in (('FastPitch', '--fastpitch'), ('WaveGlow', '--waveglow')):
+        checkpoint = tmp_path / f'{name}.pt'
+        save_checkpoint({'model_name': name, 'config': tiny_config(name, eight_mels),
+                         'state_dict': _lively(name, tiny_model(name, eight_mels)).state_dict()}, checkpoint)
+        assert export.main(['-m', name, '--checkpoint', str(checkpoint), '--format', 'onnx',
+                            '-o', str(tmp_path / f'{name}.onnx')]) == 0
+        paths[flag] = (checkpoint, tmp_path / f'{name}.onnx')
+    phrases = tmp_path / 'in.txt'
+    phrases.write_text('Hello there. How are you?\n', encoding='utf-8')
+    for backend, which in (('pytorch', 0), ('onnxruntime', 1)):
+        models_flags = [str(arg) for flag, files in paths.items() for arg in (flag, files[which])]
+        assert inference.main(['-i', str(phrases), '-o', str(tmp_path / backend), '--backend', backend,
+                               '--sigma-infer', '0', *models_flags]) == 0
+    pytorch, onnx = _wavs(tmp_path / 'pytorch'), _wavs(tmp_path / 'onnxruntime')
+    assert pytorch['audio_0.wav'].shape == onnx['audio_0.wav'].shape and len(onnx['audio_0.wav']) > 0
+    assert np.abs(pytorch['audio_0.wav'].astype(int) - onnx['audio_0.wav']).max() <= 1
