@@ -198,12 +198,10 @@ def run(args):
         print(HEADER, flush=True)
         for name in args.cases:
             spec, case = CASES[name]
-            skip = _skip_reason(case, device, args.precision, args.backend)
-            if skip:
-                print(f'{name:<15} {device_name:<5} {BACKEND_LABELS[args.backend]:<7} {args.precision:<5} '
-                      f'skipped: {skip}')
-                continue
             try:
+                skip = _skip_reason(case, device, args.precision, args.backend)
+                if skip:
+                    raise CaseSkipped(skip)
                 record = run_case(spec, case, device, args.precision, args.quick, reference, machine_ceilings,
                                   args.backend, args.threads)
             except CaseSkipped as skipped:

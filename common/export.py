@@ -106,6 +106,8 @@ def check_graph(graph, run_export, tolerance):
 def export_onnx(plan, output):
     """Write every graph of the plan as ONNX (atomically), check each with ONNX Runtime -> {graph: differences}."""
     import onnx  # imported here: only exports need it
+
+    from common.onnx_runtime import open_session
     results = {}
     for graph in plan.graphs:
         with atomic_replace(onnx_paths(plan, output)[graph.name]) as temporary:
@@ -119,7 +121,7 @@ def export_onnx(plan, output):
             onnx.helper.set_model_props(model, {METADATA_KEY: json.dumps(
                 {**plan.metadata, 'runtime': plan.runtime, 'graph': graph.name})})
             onnx.save(model, str(temporary))
-            session = _session(temporary)
+            session = open_session(temporary)
             results[graph.name] = check_graph(graph, lambda inputs: _run_session(session, graph, inputs),
                                               plan.tolerance)
     return results
@@ -147,14 +149,16 @@ def quantize_onnx_int8(plan, output):
     Weights are stored as uint8: on a CPU without VNNI, ONNX Runtime's signed-weight kernels ran HiFi-GAN V1 3x
     slower than its unsigned ones (and no more exactly: SNR 54 against 59 dB from float32)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from common.onnx_runtime import open_session
     results = {}
     for graph in plan.graphs:
         path = onnx_paths(plan, output)[graph.name]
-        float_session = _session(path)
+        float_session = open_session(path)
         with atomic_replace(path) as temporary, warnings.catch_warnings():
             warnings.simplefilter('ignore')
             _quietly(quantize_dynamic, path, temporary, weight_type=QuantType.QUInt8, per_channel=True)
-            int8_session = _session(temporary)
+            int8_session = open_session(temporary)
             worst = dict.fromkeys(graph.outputs, 0.0)
             for length in CHECK_LENGTHS:
                 inputs = graph.example(length)
@@ -178,16 +182,10 @@ def _quietly(function, *args, **kwargs):
         root.setLevel(level)
 
 
-def _session(path):
-    import onnxruntime
-    return onnxruntime.InferenceSession(str(path), providers=['CPUExecutionProvider'])
-
-
 def _run_session(session, graph, inputs):
-    """ONNX Runtime on the inputs the graph kept (the exporter drops inputs a graph does not use)."""
-    kept = {node.name for node in session.get_inputs()}
-    feed = {name: value.numpy() for name, value in zip(graph.inputs, inputs) if name in kept}
-    return session.run(list(graph.outputs), feed)
+    """The export's outputs on the graph's example inputs (tensors), by ONNX Runtime."""
+    from common.onnx_runtime import run_kept_inputs
+    return run_kept_inputs(session, graph.outputs, {name: value.numpy() for name, value in zip(graph.inputs, inputs)})
 
 
 def export_torchscript(plan, output):

@@ -92,7 +92,7 @@ def runtime_of(export, **options):
         raise OnnxModelError(f'{export.path}: {export.metadata["model"]}: {error}') from None
 
 
-def _run(session, outputs, feed):
+def run_kept_inputs(session, outputs, feed):
     """session.run with the inputs the graph has (an export drops the inputs a graph does not use)."""
     kept = {node.name for node in session.get_inputs()}
     return session.run(list(outputs), {name: value for name, value in feed.items() if name in kept})
@@ -155,7 +155,7 @@ class TextToMel(_Generator):
         batch = len(text)
         feed = {name: np.full(batch, value, dtype=np.int64 if isinstance(self.neutral[name], int) else np.float32)
                 for name, value in controls.items()}
-        mel, mel_lengths = _run(self.session, ('mel', 'mel_lengths'), {'text': text, **feed})
+        mel, mel_lengths = run_kept_inputs(self.session, ('mel', 'mel_lengths'), {'text': text, **feed})
         return mel, mel_lengths
 
 

@@ -73,14 +73,20 @@ def train_floor(c, precision, batch, n_symbols, n_frames):
 
 # ---------------------------------------------------------------- workloads
 
-def with_durations_pinned(model):
-    """A copy whose duration predictor says FRAMES_PER_SYMBOL for every symbol (its last layer: zero weights, bias
-    log(frames + 1)): an exported graph predicts its durations, and these are the ones the cases give."""
-    model = copy.deepcopy(model)
+def pin_durations(model, frames):
+    """The model (1.0 or 1.1, changed in place) with a duration predictor that says `frames` for every symbol:
+    durations are exp(log_dur) - 1, so its last layer gets zero weights and the bias log(1 + frames). Random
+    weights would predict arbitrary lengths; benchmarks and tests need known ones."""
     with torch.no_grad():
         model.duration_predictor.fc.weight.zero_()
-        model.duration_predictor.fc.bias.fill_(math.log(FRAMES_PER_SYMBOL + 1))
+        model.duration_predictor.fc.bias.fill_(math.log1p(frames))
     return model
+
+
+def with_durations_pinned(model):
+    """A copy that predicts FRAMES_PER_SYMBOL for every symbol: an exported graph predicts its durations, and these
+    are the ones the cases give."""
+    return pin_durations(copy.deepcopy(model), FRAMES_PER_SYMBOL)
 
 
 def predicted_synthesis(text, lengths):

@@ -94,6 +94,7 @@ def random_checkpoints(folder, t2_steps, wg_channels, fp_frames_per_symbol, seed
 
     import models
     from common.checkpoint import save_checkpoint
+    from fastpitch.benchmark import pin_durations
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -114,9 +115,8 @@ def random_checkpoints(folder, t2_steps, wg_channels, fp_frames_per_symbol, seed
             if name == 'Tacotron2':  # a stop gate that never fires: every item is t2_steps frames long
                 model.decoder.gate_layer.linear_layer.weight.zero_()
                 model.decoder.gate_layer.linear_layer.bias.fill_(T2_GATE_NEVER)
-            if name == 'FastPitch':  # durations are exp(log_dur) - 1: a constant log(1 + frames) per symbol
-                model.duration_predictor.fc.weight.zero_()
-                model.duration_predictor.fc.bias.fill_(math.log1p(fp_frames_per_symbol))
+            if name == 'FastPitch':
+                pin_durations(model, fp_frames_per_symbol)
         paths[name] = folder / names[name]
         save_checkpoint({'model_name': name, 'config': config, 'state_dict': model.state_dict()}, paths[name])
         print(f'{name}: {sum(p.numel() for p in model.parameters()):,} parameters, random weights (seed {seed}), '

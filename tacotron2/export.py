@@ -13,7 +13,7 @@ from common.data_args import DEFAULT_TEXT_CLEANERS
 from common.export import TRACE_LENGTH, ExportPlan, Graph
 from common.export_format import AUTOREGRESSIVE_GRAPHS, AUTOREGRESSIVE_TEXT_TO_MEL
 
-from .model import DecoderState, gate_fires, padding_mask
+from .model import DecoderState, gate_fires, lengths_from_gates, padding_mask
 
 STATE = ('attention_hidden', 'attention_cell', 'decoder_hidden', 'decoder_cell', 'attention_weights',
          'attention_weights_cum', 'attention_context')
@@ -97,9 +97,7 @@ class DecodingLoop(nn.Module):
             finished = finished | gate_fires(gate, self.gate_threshold)
             if self.early_stopping and bool(finished.all()):
                 break
-        fires = gate_fires(torch.stack(gates), self.gate_threshold)
-        n_steps = len(frames)
-        lengths = torch.where(fires.any(dim=0), fires.int().argmax(dim=0), n_steps).int()
+        lengths, _ = lengths_from_gates(gate_fires(torch.stack(gates), self.gate_threshold), len(frames))
         return self.postnet(torch.stack(frames, dim=2)), lengths
 
 

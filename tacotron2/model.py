@@ -31,6 +31,14 @@ def gate_fires(gate_logits, threshold: float):
     return ~(torch.sigmoid(gate_logits) <= threshold)
 
 
+def lengths_from_gates(fires, n_steps: int):
+    """(mel lengths int32 (B,), unfinished bool (B,)) of a decoding whose stop gates fired as `fires` (T, B) says:
+    an item's length counts the steps before its gate first fires (argmax finds the first True); an item whose
+    gate never fired is unfinished and runs all n_steps."""
+    unfinished = ~fires.any(dim=0)
+    return torch.where(unfinished, n_steps, fires.int().argmax(dim=0)).int(), unfinished
+
+
 def conv_bn_stack(channels, kernel_size, w_init_gains):
     """Conv1d+BatchNorm pairs: channels[i] -> channels[i+1], one init gain per pair."""
     return nn.ModuleList(
@@ -250,10 +258,7 @@ class Decoder(nn.Module):
                 finished |= self._fires(gate.squeeze(1))
                 if finished.all():
                     break
-        # An item's length counts the steps before its gate first fires (argmax finds the first True).
-        fires = self._fires(gate_outputs[:n_steps])
-        unfinished = ~fires.any(dim=0)
-        mel_lengths = torch.where(unfinished, n_steps, fires.int().argmax(dim=0)).int()
+        mel_lengths, unfinished = lengths_from_gates(self._fires(gate_outputs[:n_steps]), n_steps)
         return (mel_outputs[:n_steps].permute(1, 2, 0), gate_outputs[:n_steps].t(),
                 alignments[:n_steps].transpose(0, 1), mel_lengths, unfinished)
 

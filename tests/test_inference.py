@@ -1,6 +1,5 @@
 """inference.py end to end (tiny checkpoints of ours and the golden reference-format ones), and the input handling
 of common/text_batching.py."""
-import math
 import subprocess
 import sys
 import warnings
@@ -13,6 +12,7 @@ import soundfile as sf
 import torch
 
 import inference
+from fastpitch.benchmark import pin_durations
 from fastpitch.synthesis import build_pitch_transform
 from common.checkpoint import save_checkpoint
 from common.logger import read_json_log
@@ -38,10 +38,7 @@ def _save(path, name, model, extra):
 @pytest.fixture(scope='module')
 def checkpoints(tmp_path_factory):
     folder = tmp_path_factory.mktemp('checkpoints')
-    fastpitch = tiny_model('FastPitch', EIGHT_MELS)
-    with torch.no_grad():  # every symbol lasts exp(log 6) - 1 = 5 frames
-        fastpitch.duration_predictor.fc.weight.zero_()
-        fastpitch.duration_predictor.fc.bias.fill_(math.log(FRAMES_PER_SYMBOL + 1))
+    fastpitch = pin_durations(tiny_model('FastPitch', EIGHT_MELS), FRAMES_PER_SYMBOL)
     tacotron2 = tiny_model('Tacotron2', EIGHT_MELS)
     with torch.no_grad():  # the stop gate never fires: every item runs into max_decoder_steps
         tacotron2.decoder.gate_layer.linear_layer.weight.zero_()
