@@ -7,14 +7,18 @@
     python prepare_dataset.py --dataset-path D --wav-text-filelist F [F ...] \\
         --teacher-mels-from fastpitch|tacotron2 --fastpitch-checkpoint C   # mels for HiFi-GAN --fine-tuning
 
-F holds `wavs/ID.wav|text[|speaker]` lines, paths relative to D. Per clip it writes
+F holds `wavs/ID.wav|text[|speaker]` lines, paths relative to D. A clip's outputs are named by its path below the
+top folder (clip_key: `wavs/ID.wav` -> ID, `wavs/a/ID.wav` -> a/ID). Per clip it writes
     D/mels/ID.pt         float32 (n_mel, frames), TacotronSTFT log-mel; frames = samples // hop + 1
     D/durations/ID.pt    int64 (symbols,), mel frames per symbol of text_to_sequence(text); they sum to frames
                          (fastpitch/durations.py: from eSpeak timings D/timings/ID.json or Tacotron 2 attention)
     D/pitch_char/ID.pt   float32 (symbols,), mean F0 in Hz over each symbol's voiced frames, 0 if none
-                         (fastpitch/pitch.py); needs the durations
-    D/pitch/ID.pt        float32 (frames,), F0 in Hz per mel frame, 0 where unvoiced (FastPitch 1.1)
-and per filelist F with stem S
+                         (fastpitch/pitch.py; Praat's, as FastPitch 1.0's reference); needs the durations
+    D/pitch/ID.pt        float32 (frames,), F0 in Hz per mel frame, 0 where unvoiced (FastPitch 1.1; pYIN's, as
+                         1.1's reference); --pitch-method praat|pyin picks one estimator for both
+and in each of those folders preprocessing.json, the parameters its files were made with ({flag: value}): a run
+with other values stops, naming the folder and the flag, unless --overwrite (which redoes the files: this run's
+clips', or the whole folder's where the parameters differ). Per filelist F with stem S
     D/pitch_char_stats__S.json   {"mean", "std"} in Hz over voiced symbols: FastPitch 1.0's --pitch-mean-std-file
     D/pitch_stats__S.json        the same over voiced frames: FastPitch 1.1's --pitch-mean-std-file
     next to F, once every clip has its files: the Tacotron 2 mel filelist (`mels/ID.pt|text`, for
@@ -24,6 +28,8 @@ and per filelist F with stem S
         ljs_mel_text_train_filelist.txt, ljs_mel_dur_pitch_text_train_filelist.txt and
         ljs_mel_pitch_text_train_filelist.txt), or by appending `_mel` / `_mel_dur_pitch` / `_mel_pitch` to other
         stems
+    D/filtered__S.tsv            line, clip and reason of each clip the filters left out (--min-duration,
+                                 --max-duration, --max-text-length; header only when none)
     D/skipped__S.txt             with --skip-bad: the lines left out and why
 
 --teacher-mels-from NAME runs a trained mel generator (--NAME-checkpoint) over its own training data, teacher-forced
@@ -40,36 +46,41 @@ the same batches. Padding to a batch's longest clip changes a clip's mel a littl
 
 Every line is checked before any work starts (files, sample rate, channels, length, transcript, timings, saved
 durations); a problem stops the run with `filelist:line: problem`, or with --skip-bad the line is left out of the
-outputs and listed in the report. Files that exist are kept (a rerun resumes); each file is written under a
-temporary name and renamed, so an interrupted run leaves no partial file behind.
+outputs and listed in the report. A clip at another rate than --sampling-rate is such a problem unless --resample
+(soxr); --trim-top-db DB trims its leading and trailing silence before the mels and pitch. Files that exist are
+kept (a rerun resumes); each file is written under a temporary name and renamed, so an interrupted run leaves no
+partial file behind; a worker process that dies stops the run with an error.
 """
 import argparse
 import json
 import multiprocessing
 import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Optional
 
-import soundfile as sf
 import torch
 from tqdm import tqdm
 
 import models
 from common import model_loading
-from common.audio import load_wav
+from common.audio import AudioError, load_wav, trim_silence, wav_info
 from common.checkpoint import load_checkpoint
-from common.cli import ArgumentParser, positive_int
+from common.cli import ArgumentParser, command, non_negative_float, positive_float, positive_int
 from common.data_args import add_audio_args, add_text_args, stft_kwargs
 from common.fileio import load_tensor, torch_save_atomic, write_text_atomic
 from common.filelist import (FilelistEntry, FilelistError, entry_text_ids, load_entry_tensor, read_filelist,
                              write_filelist)
 from common.model_spec import ModelSpec
+from common.sampling_rates import check_trained_sampling_rates
 from common.stft import TacotronSTFT, mel_from_audio
 from common.text import text_to_sequence
 from fastpitch.durations import durations_from_alignment, durations_from_espeak, mel_frame_count
-from fastpitch.pitch import PITCH_FMAX, PITCH_FMIN, char_pitch, frame_pitch, pitch_stats, write_pitch_stats
+from fastpitch.pitch import (PITCH_FMAX, PITCH_FMIN, PITCH_METHODS, PRAAT, PYIN, char_pitch, frame_pitch,
+                             pitch_stats, write_pitch_stats)
 
 OUTPUT_KINDS = ('mels', 'durations', 'pitch_char', 'pitch')
 # the filelists written beside each input filelist: {kind of filelist: the per-clip files of its rows}
@@ -80,6 +91,10 @@ EXTRACT_FLAGS = {'mels': '--extract-mels', 'durations': '--extract-durations', '
                  'pitch': '--extract-frame-pitch'}
 # the pitch statistics written per filelist: {per-clip kind: statistics file prefix}
 PITCH_STATS = {'pitch_char': 'pitch_char_stats', 'pitch': 'pitch_stats'}
+# the pitch estimator of each pitch kind without --pitch-method: the reference's for the model that reads it
+# (FastPitch 1.0's per-symbol pitch came from Praat, 1.1's per-frame pitch from pYIN)
+DEFAULT_PITCH_METHODS = {'pitch_char': PRAAT, 'pitch': PYIN}
+PARAMS_FILE = 'preprocessing.json'  # in each output folder: the parameters its files were made with
 TIMINGS_DIR = 'timings'
 ESPEAK = 'espeak'
 
@@ -124,9 +139,13 @@ class Settings:
     extract_pitch: bool
     extract_frame_pitch: bool
     durations_from: str
+    pitch_method: Optional[str]     # None: DEFAULT_PITCH_METHODS
     pitch_fmin: float
     pitch_fmax: float
-    max_duration_s: float
+    resample: bool
+    trim_top_db: Optional[float]    # None: no trimming
+    filters: 'Filters'
+    overwrite: bool                 # redo the files this run writes, whatever exists
 
     def mel_stft(self):
         """The STFT that makes this corpus's mels."""
@@ -137,28 +156,75 @@ class Settings:
         return {'mels': self.extract_mels, 'durations': self.extract_durations, 'pitch_char': self.extract_pitch,
                 'pitch': self.extract_frame_pitch}[kind]
 
+    def method(self, kind):
+        """The pitch estimator of a pitch kind ('pitch' or 'pitch_char')."""
+        return self.pitch_method or DEFAULT_PITCH_METHODS[kind]
+
+    def params(self, kind):
+        """{flag: value} of what decides the files of `kind`: recorded in their folder, and a later run with other
+        values must not mix its files with them."""
+        audio = {'--sampling-rate': self.stft['sampling_rate'], '--trim-top-db': self.trim_top_db}
+        if kind == 'mels':
+            return {**audio, **{f'--{key.replace("_", "-")}': value for key, value in self.stft.items()}}
+        frames = {**audio, '--hop-length': self.stft['hop_length']}
+        durations = {**frames, '--durations-from': self.durations_from, '--text-cleaners': list(self.text_cleaners)}
+        if kind == 'durations':
+            return durations
+        pitch = {**frames, '--pitch-method': self.method(kind), '--pitch-fmin': self.pitch_fmin,
+                 '--pitch-fmax': self.pitch_fmax}
+        if self.method(kind) == PYIN:
+            pitch['--filter-length'] = self.stft['filter_length']
+        return pitch if kind == 'pitch' else {**pitch, **durations}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Clips left out of the outputs (with a line each in D/filtered__<stem>.tsv), not errors: their limits."""
+    min_duration: float             # seconds, of the WAV as it is (before any trimming)
+    max_duration: float
+    max_text_length: Optional[int]  # symbols of the transcript; None: no limit
+
+    def reason(self, seconds, n_symbols):
+        """Why a clip of `seconds` and `n_symbols` is left out, or None to keep it."""
+        if seconds < self.min_duration:
+            return f'lasts {seconds:.2f} s, shorter than --min-duration {self.min_duration:g}'
+        if seconds > self.max_duration:
+            return f'lasts {seconds:.2f} s, longer than --max-duration {self.max_duration:g}'
+        if self.max_text_length is not None and n_symbols > self.max_text_length:
+            return f'has {n_symbols} symbols, more than --max-text-length {self.max_text_length}'
+        return None
+
 
 def settings_from_args(args):
+    filters = Filters(args.min_duration, args.max_duration, args.max_text_length)
     return Settings(Path(args.dataset_path), stft_kwargs(args), tuple(args.text_cleaners), args.extract_mels,
                     args.extract_durations, args.extract_pitch, args.extract_frame_pitch, args.durations_from,
-                    args.pitch_fmin,
-                    args.pitch_fmax, args.max_duration_s)
+                    args.pitch_method, args.pitch_fmin, args.pitch_fmax, args.resample, args.trim_top_db, filters,
+                    args.overwrite)
 
 
 @dataclass(frozen=True)
 class Clip:
     location: str   # filelist:line, for messages
-    clip_id: str
+    key: str        # its outputs' name (clip_key)
     wav: str        # relative to the dataset path
     text: str
 
 
-def output_path(dataset_path, kind, clip_id):
-    return Path(dataset_path) / kind / f'{clip_id}.pt'
+def clip_key(path):
+    """The name of a clip's outputs: its dataset-relative path below the top folder, without the suffix
+    (`wavs/LJ001-0001.wav` -> `LJ001-0001`, `wavs/a/x.wav` -> `a/x`: mels/a/x.pt), so that clips of one name in two
+    folders keep apart. A derived filelist's `mels/a/x.pt` has the same key."""
+    parts = Path(path).parts
+    return Path(*parts[1:]).with_suffix('').as_posix() if len(parts) > 1 else Path(path).stem
 
 
-def timings_path(dataset_path, clip_id):
-    return Path(dataset_path) / TIMINGS_DIR / f'{clip_id}.json'
+def output_path(dataset_path, kind, key):
+    return Path(dataset_path) / kind / f'{key}.pt'
+
+
+def timings_path(dataset_path, key):
+    return Path(dataset_path) / TIMINGS_DIR / f'{key}.json'
 
 
 def derived_filelist_path(filelist, kind):
@@ -178,54 +244,66 @@ def report_path(dataset_path, filelist):
     return Path(dataset_path) / f'skipped__{Path(filelist).stem}.txt'
 
 
+def filtered_report_path(dataset_path, filelist):
+    return Path(dataset_path) / f'filtered__{Path(filelist).stem}.tsv'
+
+
 # ---------------------------------------------------------------- checks before any work
 
 def check_clip(entry, settings):
-    """Raise FilelistError (`filelist:line: problem`) for a line that preprocessing cannot use."""
-    wav = settings.dataset_path / entry.paths[0]
-    num_samples = check_wav_header(entry, wav, settings)
+    """Why the filters leave the line out, or None to keep it; raise FilelistError (`filelist:line: problem`) for
+    a line that preprocessing cannot use."""
+    wav_path = Path(entry.paths[0])
+    if wav_path.is_absolute() or '..' in wav_path.parts:
+        raise entry.error(f'{wav_path}: must be a path inside the dataset folder (--dataset-path)')
+    key = clip_key(wav_path)
+    info = checked_wav_info(entry, settings.dataset_path / wav_path, settings)
     ids = entry_text_ids(entry, settings.text_cleaners).tolist()
-    n_frames = mel_frame_count(num_samples, settings.stft['hop_length'])
-    durations_file = output_path(settings.dataset_path, 'durations', entry.clip_id)
-    if durations_file.is_file() and (settings.extract_durations or settings.extract_pitch):
-        check_saved_durations(entry, durations_file, len(ids), n_frames)
+    filtered = settings.filters.reason(info.frames / info.samplerate, len(ids))
+    if filtered:
+        return filtered
+    same_samples = info.samplerate == settings.stft['sampling_rate'] and settings.trim_top_db is None
+    n_frames = mel_frame_count(info.frames, settings.stft['hop_length'])
+    durations_file = output_path(settings.dataset_path, 'durations', key)
+    reused = durations_file.is_file() and not (settings.overwrite and settings.extract_durations)
+    if reused and (settings.extract_durations or settings.extract_pitch):
+        # a resampled or trimmed clip's frames are known only once it is read: char_pitch checks them then
+        check_saved_durations(entry, durations_file, len(ids), n_frames if same_samples else None)
     elif settings.extract_pitch and not settings.extract_durations:
         raise entry.error(f'{durations_file}: no such file; pitch per symbol needs durations (--extract-durations)')
     elif settings.extract_durations and settings.durations_from == 'espeak':
-        check_timings(entry, settings, ids, num_samples)
+        check_timings(entry, settings, key, ids, info.frames)
+    return None
 
 
-def check_wav_header(entry, wav, settings):
-    """Samples of a mono WAV at the expected rate and within the length limit (header only)."""
+def checked_wav_info(entry, wav, settings):
+    """soundfile's description of a mono WAV at the expected rate (or --resample) with samples for one STFT frame
+    (header only)."""
     if not wav.is_file():
         raise entry.error(f'{wav}: no such WAV file')
     try:
-        info = sf.info(str(wav))
-    except RuntimeError as error:
-        raise entry.error(f'{wav}: not a readable WAV file ({error})') from None
-    if info.channels != 1:
-        raise entry.error(f'{wav}: has {info.channels} channels, expected mono')
-    if info.samplerate != settings.stft['sampling_rate']:
-        raise entry.error(f'{wav}: sampled at {info.samplerate} Hz, expected {settings.stft["sampling_rate"]} Hz '
-                          '(--sampling-rate)')
-    if info.frames <= settings.stft['filter_length'] // 2:
+        info = wav_info(wav)
+    except AudioError as error:
+        raise entry.error(str(error)) from None
+    rate = settings.stft['sampling_rate']
+    if info.samplerate != rate and not settings.resample:
+        raise entry.error(f'{wav}: sampled at {info.samplerate} Hz, expected {rate} Hz (--sampling-rate; '
+                          '--resample converts it)')
+    if info.frames * rate / info.samplerate <= settings.stft['filter_length'] // 2:
         raise entry.error(f'{wav}: has {info.frames} samples, too short for one STFT frame')
-    seconds = info.frames / info.samplerate
-    if seconds > settings.max_duration_s:
-        raise entry.error(f'{wav}: lasts {seconds:.2f} s, longer than --max-duration-s {settings.max_duration_s:g}')
-    return info.frames
+    return info
 
 
 def check_saved_durations(entry, path, n_symbols, n_frames):
     durations = load_entry_tensor(entry, path, 'durations')
     if durations.dim() != 1 or durations.numel() != n_symbols:
         raise entry.error(f'{path}: expected {n_symbols} durations (one per symbol), got {tuple(durations.shape)}')
-    if int(durations.sum()) != n_frames:
+    if n_frames is not None and int(durations.sum()) != n_frames:
         raise entry.error(f'{path}: durations sum to {int(durations.sum())} frames but the mel has {n_frames}')
 
 
-def check_timings(entry, settings, ids, num_samples):
-    path = timings_path(settings.dataset_path, entry.clip_id)
+def check_timings(entry, settings, key, ids, num_samples):
+    path = timings_path(settings.dataset_path, key)
     try:
         timings = json.loads(path.read_text())
         spoken, rate, samples = timings['text'], timings['sampling_rate'], timings['num_samples']
@@ -241,21 +319,76 @@ def check_timings(entry, settings, ids, num_samples):
 
 
 def check_filelists(filelists, settings, skip_bad):
-    """{filelist: [good entries]} and {filelist: [problems]}; without skip_bad the first problem is raised."""
-    good, problems = {}, {}
+    """({filelist: [good entries]}, {filelist: [problems]}, {filelist: [(entry, why the filters left it out)]});
+    without skip_bad the first problem is raised."""
+    good, problems, filtered = {}, {}, {}
     for filelist in filelists:
         bad = problems.setdefault(filelist, [])
         entries = read_filelist(filelist, n_path_columns=1, on_error=bad.append if skip_bad else None)
-        good[filelist] = []
+        good[filelist], filtered[filelist] = [], []
         for entry in entries:
             try:
-                check_clip(entry, settings)
-                good[filelist].append(entry)
+                reason = check_clip(entry, settings)
             except FilelistError as error:
                 if not skip_bad:
                     raise
                 bad.append(error)
-    return good, problems
+                continue
+            if reason:
+                filtered[filelist].append((entry, reason))
+            else:
+                good[filelist].append(entry)
+    return good, problems, filtered
+
+
+def recorded_params(settings, kind):
+    """The parameters recorded in the output folder of `kind`, or None for a new folder."""
+    path = settings.dataset_path / kind / PARAMS_FILE
+    if not path.is_file():
+        return None
+    try:
+        recorded = json.loads(path.read_text())
+    except ValueError as error:
+        raise PrepareError(f'{path}: not a parameters file ({error}); delete it if the folder is yours') from None
+    if not isinstance(recorded, dict):
+        raise PrepareError(f'{path}: not a parameters file (expected a JSON object)')
+    return recorded
+
+
+def differing_param(recorded, params):
+    """The first (flag, recorded value, value) on which two sets of parameters differ, or None."""
+    return next(((flag, recorded[flag], value) for flag, value in params.items()
+                 if flag in recorded and recorded[flag] != value), None)
+
+
+def check_output_params(settings, kinds, overwrite):
+    """Each output folder of `kinds` (those this run writes or reads) is new or was made with this run's parameters;
+    with `overwrite`, a folder this run writes may differ (its files are redone)."""
+    for kind in kinds:
+        recorded = recorded_params(settings, kind)
+        differs = recorded and differing_param(recorded, settings.params(kind))
+        if differs and not (overwrite and settings.extracts(kind)):
+            flag, before, now = differs
+            redo = ', or --overwrite to redo them' if settings.extracts(kind) else ''
+            raise PrepareError(f'{settings.dataset_path / kind}: made with {flag} {before}, this run has {now}: give '
+                               f'the same {flag}, another --dataset-path{redo}')
+
+
+def start_outputs(settings, keys, overwrite):
+    """Record the parameters in the folder of each kind this run writes. With `overwrite` the clips' files made
+    before are removed first, and the whole folder's where they were made with other parameters: a folder never
+    holds files of two sets of parameters."""
+    for kind in OUTPUT_KINDS:
+        if not settings.extracts(kind):
+            continue
+        folder = settings.dataset_path / kind
+        if overwrite:
+            recorded = recorded_params(settings, kind)
+            stale = (folder.rglob('*.pt') if recorded and differing_param(recorded, settings.params(kind))
+                     else (output_path(settings.dataset_path, kind, key) for key in keys))
+            for path in list(stale):
+                path.unlink(missing_ok=True)
+        write_text_atomic(folder / PARAMS_FILE, json.dumps(settings.params(kind), indent=1) + '\n')
 
 
 # ---------------------------------------------------------------- work per clip (in worker processes)
@@ -264,31 +397,43 @@ _worker = {}  # settings, stft, the aligner and the kinds of output to write, se
 
 
 class ClipData:
-    """A clip's audio and mel, each read or computed at most once."""
+    """A clip's audio, mel and pitch tracks, each read or computed at most once."""
 
     def __init__(self, clip, settings, stft):
         self.clip, self.settings, self.stft = clip, settings, stft
+        self.pitch_tracks = {}
 
     @cached_property
     def audio(self):
-        return load_wav(self.settings.dataset_path / self.clip.wav, self.settings.stft['sampling_rate'])[0]
+        settings = self.settings
+        audio, _ = load_wav(settings.dataset_path / self.clip.wav, settings.stft['sampling_rate'], settings.resample)
+        if settings.trim_top_db is not None:
+            audio = trim_silence(audio, settings.trim_top_db, settings.stft['filter_length'],
+                                 settings.stft['hop_length'])
+        return audio
 
     @cached_property
     def mel(self):
-        saved = output_path(self.settings.dataset_path, 'mels', self.clip.clip_id)
+        saved = output_path(self.settings.dataset_path, 'mels', self.clip.key)
         if saved.is_file():
             return load_tensor(saved, 'mel')
         return mel_from_audio(self.stft, self.audio)
 
-    @cached_property
-    def frame_pitch(self):
-        """F0 per mel frame (Hz): pYIN is the slow step, so per-frame and per-symbol pitch share one run."""
-        saved = output_path(self.settings.dataset_path, 'pitch', self.clip.clip_id)
-        if saved.is_file():
-            return load_tensor(saved, 'pitch')
-        stft, settings = self.settings.stft, self.settings
-        return frame_pitch(self.audio, stft['sampling_rate'], stft['filter_length'], stft['hop_length'],
-                           settings.pitch_fmin, settings.pitch_fmax)
+    def frame_pitch(self, kind):
+        """F0 per mel frame (Hz) by the estimator of a pitch kind: the estimate is the slow step, so per-frame and
+        per-symbol pitch of one method share one run (or the saved per-frame file)."""
+        settings = self.settings
+        method = settings.method(kind)
+        if method not in self.pitch_tracks:
+            saved = output_path(settings.dataset_path, 'pitch', self.clip.key)
+            if settings.method('pitch') == method and saved.is_file():
+                self.pitch_tracks[method] = load_tensor(saved, 'pitch')
+            else:
+                stft = settings.stft
+                self.pitch_tracks[method] = frame_pitch(self.audio, stft['sampling_rate'], stft['filter_length'],
+                                                        stft['hop_length'], settings.pitch_fmin, settings.pitch_fmax,
+                                                        method)
+        return self.pitch_tracks[method]
 
 
 def clip_durations(data, settings, aligner):
@@ -296,31 +441,31 @@ def clip_durations(data, settings, aligner):
     if settings.durations_from != ESPEAK:
         return aligner.durations(ids, data.mel)
     # check_timings has matched the timings to the WAV and the transcript.
-    timings = json.loads(timings_path(settings.dataset_path, data.clip.clip_id).read_text())
+    timings = json.loads(timings_path(settings.dataset_path, data.clip.key).read_text())
     hop_length = settings.stft['hop_length']
     return durations_from_espeak(timings, settings.text_cleaners, mel_frame_count(timings['num_samples'], hop_length),
                                  hop_length)
 
 
 def clip_pitch(data, settings):
-    durations = load_tensor(output_path(settings.dataset_path, 'durations', data.clip.clip_id), 'durations')
-    return char_pitch(data.frame_pitch, durations)
+    durations = load_tensor(output_path(settings.dataset_path, 'durations', data.clip.key), 'durations')
+    return char_pitch(data.frame_pitch('pitch_char'), durations)
 
 
 def process_clip(clip):
     """Write the clip's missing outputs -> (clip, problem or None)."""
     settings, stft, aligner = _worker['settings'], _worker['stft'], _worker['aligner']
     data = ClipData(clip, settings, stft)
-    steps = (('mels', settings.extract_mels, lambda: data.mel),
-             ('durations', settings.extract_durations, lambda: clip_durations(data, settings, aligner)),
-             ('pitch', settings.extract_frame_pitch, lambda: data.frame_pitch),
-             ('pitch_char', settings.extract_pitch, lambda: clip_pitch(data, settings)))
+    steps = (('mels', lambda: data.mel),
+             ('durations', lambda: clip_durations(data, settings, aligner)),
+             ('pitch', lambda: data.frame_pitch('pitch')),
+             ('pitch_char', lambda: clip_pitch(data, settings)))
     try:
-        for kind, wanted, make in steps:
-            path = output_path(settings.dataset_path, kind, clip.clip_id)
-            if wanted and kind in _worker['kinds'] and not path.is_file():
+        for kind, make in steps:
+            path = output_path(settings.dataset_path, kind, clip.key)
+            if settings.extracts(kind) and kind in _worker['kinds'] and not path.is_file():
                 torch_save_atomic(make(), path)
-    except ValueError as error:  # AudioError, TimingsError, bad saved tensors: a problem of this clip
+    except ValueError as error:  # AudioError, TimingsError, PitchError, bad saved tensors: a problem of this clip
         return clip, str(error)
     return clip, None
 
@@ -333,41 +478,54 @@ def one_torch_thread():
     return previous
 
 
+def processed_clips(clips, workers):
+    """process_clip's results, as they come: here, or in a pool of `workers` forked processes; a worker that dies
+    (killed, out of memory) stops the run with an error instead of leaving its clip unfinished forever."""
+    if workers == 1:
+        threads = one_torch_thread()
+        try:
+            yield from map(process_clip, clips)
+        finally:
+            torch.set_num_threads(threads)
+        return
+    with ProcessPoolExecutor(workers, multiprocessing.get_context('fork'), initializer=one_torch_thread) as pool:
+        futures = [pool.submit(process_clip, clip) for clip in clips]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        except BrokenProcessPool:
+            raise PrepareError('a preprocessing worker process died (killed, or out of memory?): rerun to resume, '
+                               'with fewer --workers if memory is short') from None
+        finally:
+            for future in futures:
+                future.cancel()
+
+
 def run_clips(clips, workers, skip_bad):
-    """Process clips (in a pool of `workers` forked processes if workers > 1) -> {clip id: problem}."""
+    """Process clips (in a pool of `workers` forked processes if workers > 1) -> {clip key: problem}."""
     problems = {}
-    progress = tqdm(total=len(clips), unit='clip', desc='preprocessing', file=sys.stderr)
-    pool = multiprocessing.get_context('fork').Pool(workers, one_torch_thread) if workers > 1 else None
-    threads = None if pool else one_torch_thread()
-    try:
-        results = pool.imap_unordered(process_clip, clips) if pool else map(process_clip, clips)
-        for clip, problem in results:
+    with tqdm(total=len(clips), unit='clip', desc='preprocessing', file=sys.stderr) as progress:
+        for clip, problem in processed_clips(clips, workers):
             progress.update()
             if problem is not None:
                 if not skip_bad:
                     raise PrepareError(f'{clip.location}: {problem}')
-                problems[clip.clip_id] = problem
-    finally:
-        progress.close()
-        if pool:
-            pool.terminate()
-        else:
-            torch.set_num_threads(threads)
+                problems[clip.key] = problem
     return problems
 
 
 def compile_pitch_tracker(settings):
     """Run pYIN once on a short silence here: on a fresh install librosa's numba code compiles on first use, and
-    forked workers compiling it all at once have crashed (a dead worker then stalls the pool)."""
+    forked workers compiling it all at once have crashed."""
     stft = settings.stft
     frame_pitch(torch.zeros(stft['filter_length'] * 4), stft['sampling_rate'], stft['filter_length'],
-                stft['hop_length'], settings.pitch_fmin, settings.pitch_fmax)
+                stft['hop_length'], settings.pitch_fmin, settings.pitch_fmax, PYIN)
 
 
 def run_phases(clips, aligner, workers, skip_bad):
     """All outputs of every clip in one pass of the worker pool; but durations from a model on the GPU are made in
     this process between a pass for the mels and one for the pitch (forked workers cannot use CUDA, and on the CPU
-    a default-size Tacotron 2 takes hours over LJSpeech). -> {clip id: problem}."""
+    a default-size Tacotron 2 takes hours over LJSpeech). -> {clip key: problem}."""
     if aligner is not None and aligner.on_gpu:
         phases = [(('mels',), workers), (('durations',), 1), (('pitch', 'pitch_char'), workers)]
     else:
@@ -375,7 +533,7 @@ def run_phases(clips, aligner, workers, skip_bad):
     failed = {}
     for kinds, phase_workers in phases:
         _worker['kinds'] = kinds
-        failed.update(run_clips([clip for clip in clips if clip.clip_id not in failed], phase_workers, skip_bad))
+        failed.update(run_clips([clip for clip in clips if clip.key not in failed], phase_workers, skip_bad))
     return failed
 
 
@@ -466,17 +624,18 @@ def teacher_items(teacher, data_args, good, skip_bad, problems):
         path = derived_filelist_path(filelist, kind)
         dataset = teacher.spec.get_dataset(data_args, path)
         lines = read_filelist(path, n_path_columns=len(DERIVED_FILELISTS[kind]))
-        indices = {line.clip_id: index for index, line in enumerate(lines)}  # the dataset's items are its lines
+        # the dataset's items are its lines
+        indices = {clip_key(line.paths[0]): index for index, line in enumerate(lines)}
         for entry in entries:
-            if entry.clip_id not in indices:
+            if clip_key(entry.paths[0]) not in indices:
                 flags = ' '.join(EXTRACT_FLAGS[k] for k in DERIVED_FILELISTS[kind])
                 problem = f'not in {path}: run prepare_dataset.py {flags} for it first'
                 if not skip_bad:
                     raise entry.error(problem)
-                problems[entry.clip_id] = problem
-            elif entry.clip_id not in items:
-                index = indices[entry.clip_id]
-                items[entry.clip_id] = TeacherItem(lines[index], dataset, index)
+                problems[clip_key(entry.paths[0])] = problem
+            elif clip_key(entry.paths[0]) not in items:
+                index = indices[clip_key(entry.paths[0])]
+                items[clip_key(entry.paths[0])] = TeacherItem(lines[index], dataset, index)
     return items
 
 
@@ -564,10 +723,10 @@ def write_fine_tuning_filelist(teacher, filelist, entries, dataset_path):
     """HiFi-GAN's --fine-tuning filelist (wavs/ID.wav|mels_NAME/ID.pt|text) beside `filelist`, when every entry has
     its mel -> its path, or None."""
     kind = teacher.output_kind
-    if not entries or not all(output_path(dataset_path, kind, entry.clip_id).is_file() for entry in entries):
+    if not entries or not all(output_path(dataset_path, kind, clip_key(entry.paths[0])).is_file() for entry in entries):
         return None
     path = derived_filelist_path(filelist, teacher.fine_tuning_filelist)
-    write_filelist(path, [[entry.paths[0], f'{kind}/{entry.clip_id}.pt', entry.text]
+    write_filelist(path, [[entry.paths[0], f'{kind}/{clip_key(entry.paths[0])}.pt', entry.text]
                           + ([] if entry.speaker is None else [entry.speaker]) for entry in entries])
     return path
 
@@ -577,16 +736,16 @@ def write_fine_tuning_filelist(teacher, filelist, entries, dataset_path):
 def write_outputs(filelist, entries, settings):
     """Pitch statistics and the derived filelists of the entries whose files all exist."""
     def has(kind, entry):
-        return output_path(settings.dataset_path, kind, entry.clip_id).is_file()
+        return output_path(settings.dataset_path, kind, clip_key(entry.paths[0])).is_file()
 
     def row(kinds, entry):
-        paths = [f'{kind}/{entry.clip_id}.pt' for kind in kinds]
+        paths = [f'{kind}/{clip_key(entry.paths[0])}.pt' for kind in kinds]
         return paths + [entry.text] + ([] if entry.speaker is None else [entry.speaker])
 
     written = []
     for kind, wanted in (('pitch_char', settings.extract_pitch), ('pitch', settings.extract_frame_pitch)):
         if wanted and entries:
-            pitches = [load_tensor(output_path(settings.dataset_path, kind, entry.clip_id), 'pitch')
+            pitches = [load_tensor(output_path(settings.dataset_path, kind, clip_key(entry.paths[0])), 'pitch')
                        for entry in entries]
             write_pitch_stats(stats_path(settings.dataset_path, filelist, kind), pitch_stats(pitches))
             written.append(stats_path(settings.dataset_path, filelist, kind))
@@ -602,16 +761,34 @@ def write_report(path, problems):
     write_text_atomic(path, ''.join(f'{problem}\n' for problem in problems))
 
 
+def write_filtered_report(path, filtered):
+    """D/filtered__<stem>.tsv: a header, then line, clip and reason of each clip the filters left out."""
+    rows = [('line', 'clip', 'reason')] + [(entry.line_number, entry.paths[0], reason) for entry, reason in filtered]
+    write_text_atomic(path, ''.join('\t'.join(map(str, row)) + '\n' for row in rows))
+
+
 def extract(good, settings, aligner, args):
-    """Write the per-clip outputs of every good entry -> {clip id: problem} of the clips left out (--skip-bad)."""
+    """Write the per-clip outputs of every good entry -> {clip key: problem} of the clips left out (--skip-bad)."""
     clips = {}
     for entries in good.values():
         for entry in entries:
-            clips.setdefault(entry.clip_id, Clip(entry.location, entry.clip_id, entry.paths[0], entry.text))
+            key = clip_key(entry.paths[0])
+            clips.setdefault(key, Clip(entry.location, key, entry.paths[0], entry.text))
+    start_outputs(settings, clips, args.overwrite)
     _worker.update(settings=settings, stft=settings.mel_stft(), aligner=aligner)
-    if settings.extract_pitch or settings.extract_frame_pitch:
+    pitch_kinds = [kind for kind in DEFAULT_PITCH_METHODS if settings.extracts(kind)]
+    if any(settings.method(kind) == PYIN for kind in pitch_kinds):
         compile_pitch_tracker(settings)
     return run_phases(list(clips.values()), aligner, args.workers, args.skip_bad)
+
+
+def kinds_used(settings, aligner):
+    """The per-clip kinds this run writes or reads."""
+    written = [kind for kind in OUTPUT_KINDS if settings.extracts(kind)]
+    read = ['mels'] * (aligner is not None) + ['durations'] * settings.extract_pitch
+    if settings.extract_pitch and settings.method('pitch_char') == settings.method('pitch'):
+        read.append('pitch')
+    return list(dict.fromkeys(written + read))
 
 
 def prepare(args, aligner=None, teacher=None):
@@ -630,15 +807,19 @@ def prepare(args, aligner=None, teacher=None):
                            f'(--{args.teacher_mels_from}-checkpoint)')
     if teacher is not None:
         check_teacher(teacher, args, settings)
-    good, problems = check_filelists(args.wav_text_filelist, settings, args.skip_bad)
+    check_output_params(settings, kinds_used(settings, aligner), args.overwrite)
+    good, problems, filtered = check_filelists(args.wav_text_filelist, settings, args.skip_bad)
 
     extracting = any(settings.extracts(kind) for kind in OUTPUT_KINDS)
     failed = extract(good, settings, aligner, args) if extracting else {}
 
     def kept(entries):
-        return [entry for entry in entries if entry.clip_id not in failed]
+        return [entry for entry in entries if clip_key(entry.paths[0]) not in failed]
     written = {filelist: write_outputs(filelist, kept(entries), settings) if extracting else []
                for filelist, entries in good.items()}
+    for filelist, left_out in filtered.items():  # written even when empty: no report of an earlier run stays
+        write_filtered_report(filtered_report_path(settings.dataset_path, filelist), left_out)
+        written[filelist].append(filtered_report_path(settings.dataset_path, filelist))
     if teacher is not None:
         # after the outputs: the derived filelists it reads may be this run's
         kept_entries = {filelist: kept(entries) for filelist, entries in good.items()}
@@ -649,8 +830,8 @@ def prepare(args, aligner=None, teacher=None):
     if args.skip_bad:
         for filelist, entries in good.items():
             skipped = [(error.line_number, str(error)) for error in problems[filelist]]
-            skipped += [(entry.line_number, f'{entry.location}: {failed[entry.clip_id]}') for entry in entries
-                        if entry.clip_id in failed]
+            skipped += [(entry.line_number, f'{entry.location}: {failed[clip_key(entry.paths[0])]}')
+                        for entry in entries if clip_key(entry.paths[0]) in failed]
             report = report_path(settings.dataset_path, filelist)
             write_report(report, [message for _, message in sorted(skipped)])
             written[filelist].append(report)
@@ -693,9 +874,29 @@ def parse_args(argv=None):
     parser.add_argument('--allow-pickle', action='store_true',
                         help='Let the checkpoint unpickle Python objects (pickled checkpoints of the original NVIDIA '
                              'repositories); trusted files only')
-    parser.add_argument('--pitch-fmin', type=float, default=PITCH_FMIN, help='Lowest F0 searched (Hz)')
-    parser.add_argument('--pitch-fmax', type=float, default=PITCH_FMAX, help='Highest F0 searched (Hz)')
-    parser.add_argument('--max-duration-s', type=float, default=20.0, help='Longest clip accepted (seconds)')
+    parser.add_argument('--pitch-method', choices=PITCH_METHODS, default=None,
+                        help='F0 estimator of every pitch output (default: each model\'s reference, Praat for the '
+                             'per-symbol pitch of FastPitch 1.0, pYIN for the per-frame pitch of 1.1)')
+    parser.add_argument('--pitch-fmin', type=positive_float, default=PITCH_FMIN, help='Lowest F0 searched (Hz)')
+    parser.add_argument('--pitch-fmax', type=positive_float, default=PITCH_FMAX, help='Highest F0 searched (Hz)')
+    filters = parser.add_argument_group('filters (clips left out, listed in D/filtered__<stem>.tsv: line, clip, '
+                                        'reason; the defaults keep LJSpeech whole)')
+    filters.add_argument('--min-duration', type=non_negative_float, default=0.0, metavar='S',
+                         help='Shortest clip kept (seconds, as recorded)')
+    filters.add_argument('--max-duration', '--max-duration-s', type=positive_float, default=20.0, metavar='S',
+                         help='Longest clip kept (seconds, as recorded)')
+    filters.add_argument('--max-text-length', type=positive_int, default=None, metavar='N',
+                         help='Most symbols in a kept transcript (default: no limit)')
+    parser.add_argument('--trim-top-db', type=positive_float, default=None, metavar='DB',
+                        help='Trim leading and trailing audio quieter than DB below the clip\'s loudest frame '
+                             '(librosa.effects.trim over STFT frames) before the mels and pitch; leading silence '
+                             'keeps attention from aligning. Not with --durations-from espeak (the timings '
+                             'describe the untrimmed clip)')
+    parser.add_argument('--resample', action='store_true',
+                        help='Resample clips at another rate than --sampling-rate (soxr) instead of stopping')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='Redo the files this run writes, also those made with other parameters (otherwise '
+                             'existing files are kept and folders made with other parameters are refused)')
     parser.add_argument('--skip-bad', action='store_true',
                         help='Leave out bad lines instead of stopping; they are listed in D/skipped__<stem>.txt')
     parser.add_argument('--workers', type=int, default=2, help='Worker processes (1: work in this process)')
@@ -714,27 +915,32 @@ def parse_args(argv=None):
         parser.error(f'--workers must be at least 1, got {args.workers}')
     if not 0 < args.pitch_fmin < args.pitch_fmax:
         parser.error(f'--pitch-fmin ({args.pitch_fmin}) must be positive and below --pitch-fmax ({args.pitch_fmax})')
+    if args.min_duration >= args.max_duration:
+        parser.error(f'--min-duration ({args.min_duration:g}) must be below --max-duration ({args.max_duration:g})')
+    if args.trim_top_db is not None and args.extract_durations and args.durations_from == ESPEAK:
+        parser.error('--trim-top-db with --durations-from espeak: the eSpeak timings describe the untrimmed clips')
     return args
 
 
+@command('prepare_dataset.py')
 def main(argv=None):
     args = parse_args(argv)
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
-    try:
-        aligner = teacher = None
-        if args.extract_durations and args.durations_from != ESPEAK:
-            spec = aligning_specs()[args.durations_from]
-            model = models.load_model_from_checkpoint(spec.name, aligner_checkpoint(args), device,
-                                                      allow_pickle=args.allow_pickle)
-            aligner = Aligner(spec, model)
-        if args.teacher_mels_from:
-            teacher = load_teacher(args.teacher_mels_from, teacher_checkpoint(args), device, args.allow_pickle)
-        written = prepare(args, aligner, teacher)
-    except (ValueError, OSError) as error:
-        sys.exit(f'error: {error}')
+    aligner = teacher = None
+    if args.extract_durations and args.durations_from != ESPEAK:
+        check_trained_sampling_rates({f'--{args.durations_from}-checkpoint': aligner_checkpoint(args)},
+                                     args.sampling_rate)
+        spec = aligning_specs()[args.durations_from]
+        model = models.load_model_from_checkpoint(spec.name, aligner_checkpoint(args), device,
+                                                  allow_pickle=args.allow_pickle)
+        aligner = Aligner(spec, model)
+    if args.teacher_mels_from:
+        teacher = load_teacher(args.teacher_mels_from, teacher_checkpoint(args), device, args.allow_pickle)
+    written = prepare(args, aligner, teacher)
     for filelist, paths in written.items():
         print(f'{filelist}: wrote ' + (', '.join(map(str, paths)) or 'per-clip files only'))
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

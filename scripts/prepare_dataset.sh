@@ -21,7 +21,7 @@
 #                                          exists, else tacotron2 when a checkpoint is given, else none
 #   --tacotron2-checkpoint C TACOTRON2_CHECKPOINT  trained Tacotron 2 for --durations-from tacotron2
 #   --workers N             WORKERS        preprocessing processes (default 2)
-# Anything after `--` goes to prepare_dataset.py as it is (e.g. -- --skip-bad --max-duration-s 12).
+# Anything after `--` goes to prepare_dataset.py as it is (e.g. -- --skip-bad --max-duration 12).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)

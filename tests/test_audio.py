@@ -112,3 +112,21 @@ def test_float_samples_out_of_range(tmp_path):
     path = tmp_path / 'loud.wav'
     sf.write(path, np.array([0.0, 1.5, -0.2], dtype=np.float32), RATE, subtype='FLOAT')
     assert_audio_error(path, 'float samples reach 1.5')
+
+
+def test_a_header_promising_more_samples_than_the_file_holds(tmp_path):
+    path = tmp_path / 'truncated.wav'
+    sf.write(path, np.zeros(RATE, dtype=np.int16), RATE, subtype='PCM_16')
+    path.write_bytes(path.read_bytes()[:RATE])  # an interrupted copy: the header still promises RATE samples
+    assert_audio_error(path, f'its header promises {RATE} samples but the file holds {(RATE - 44) // 2}')
+
+
+def test_resample_converts_another_rate_on_request(tmp_path):
+    path = tmp_path / 'rate16k.wav'
+    time = np.arange(16000) / 16000
+    sf.write(path, 0.5 * np.sin(2 * np.pi * 440 * time), 16000, subtype='PCM_16')
+    assert_audio_error(path, 'sampled at 16000 Hz, expected 22050 Hz')
+    audio, rate = load_wav(path, RATE, resample=True)
+    assert rate == RATE and audio.dtype == torch.float32 and abs(audio.numel() - RATE) <= 1
+    spectrum = np.abs(np.fft.rfft(audio.numpy()))
+    assert abs(np.argmax(spectrum) * RATE / audio.numel() - 440) < 2  # the same tone at the new rate

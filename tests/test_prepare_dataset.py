@@ -28,7 +28,8 @@ from common.splits import split_sizes
 from common.stft import TacotronSTFT, mel_from_audio
 from common.text import UnknownSymbolWarning, text_to_sequence
 from fastpitch.durations import durations_from_alignment, mel_frame_count
-from fastpitch.pitch import char_pitch
+from fastpitch.pitch import char_pitch, frame_pitch
+from tests.commands import check_main
 from tests.conftest import TINY_CORPUS_CLIPS
 from tests.tiny_configs import tiny_args, tiny_config, tiny_model
 
@@ -42,7 +43,7 @@ def audio_filelists(root):
 
 
 def run_prepare(root, filelists, *flags):
-    prepare_dataset.main(['--dataset-path', str(root), '--wav-text-filelist', *map(str, filelists), *flags])
+    check_main(prepare_dataset.main, ['--dataset-path', root, '--wav-text-filelist', *filelists, *flags])
 
 
 def copy_corpus(source, destination):
@@ -78,10 +79,15 @@ def test_outputs_match_the_front_end_and_sum_to_mel_lengths(prepared_corpus):
         assert pitch.dtype == torch.float32 and pitch.shape == (n_symbols,)
         voiced = pitch[pitch > 0]
         assert len(voiced) > n_symbols / 2 and 100 < voiced.median() < 400  # en-us+f3 sits near 200 Hz
-        # per frame (FastPitch 1.1): one value per mel frame, and the per-symbol means are of those frames
+        # per frame (FastPitch 1.1, pYIN): one value per mel frame; per symbol (1.0): the means of Praat's frames
         frames = torch.load(prepared_corpus / 'pitch' / f'{clip_id}.pt', weights_only=True)
         assert frames.dtype == torch.float32 and frames.shape == (mel.size(1),)
-        torch.testing.assert_close(pitch, char_pitch(frames, durations))
+        torch.testing.assert_close(frames, frame_pitch(audio, STFT['sampling_rate'], STFT['filter_length'],
+                                                       STFT['hop_length'], method='pyin'))
+        praat = frame_pitch(audio, STFT['sampling_rate'], STFT['filter_length'], STFT['hop_length'], method='praat')
+        torch.testing.assert_close(pitch, char_pitch(praat, durations))
+    for kind, method in (('pitch', 'pyin'), ('pitch_char', 'praat')):
+        assert json.loads((prepared_corpus / kind / 'preprocessing.json').read_text())['--pitch-method'] == method
     assert not list(prepared_corpus.rglob('.*.tmp'))
 
 
@@ -221,7 +227,6 @@ BAD_CASES = {
     'stereo': ('wavs/stereo.wav|hello there', [], 'has 2 channels, expected mono'),
     'empty transcript': ('wavs/short.wav|   ', [], 'empty transcript'),
     'no known symbol': ('wavs/short.wav|###', [], 'has no known symbol'),
-    'too long': ('wavs/ES001-0001.wav|{good}', ['--max-duration-s', '0.5'], 'longer than --max-duration-s 0.5'),
     'wrong column count': ('wavs/short.wav|a|b|c', [], 'has 4 columns'),
     'missing timings': ('wavs/no_timings.wav|hello there', ['--extract-durations'], 'no such eSpeak timings file'),
     'timings of another text': ('wavs/ES001-0001.wav|something else', ['--extract-durations'],
@@ -237,8 +242,6 @@ BAD_CASES = {
 def test_each_bad_line_is_reported_by_filelist_and_line(case, bad_data_dir, tmp_path):
     line, flags, message = BAD_CASES[case]
     good, bad = good_line(bad_data_dir), line.format(good=good_text(bad_data_dir))
-    if case == 'too long':
-        good = 'wavs/short.wav|hello'  # the good line must fit the limit
     if case == 'durations not summing to the mel length':
         (bad_data_dir / 'durations').mkdir()
         good = 'wavs/short.wav|hello'
@@ -255,7 +258,7 @@ def test_each_bad_line_is_reported_by_filelist_and_line(case, bad_data_dir, tmp_
         warnings.simplefilter('ignore', UnknownSymbolWarning)
         run_prepare(bad_data_dir, [filelist], '--extract-mels', '--workers', '1', *flags)
     error = str(exit_info.value.code)
-    assert error.startswith(f'error: {filelist}:2: ') and message in error, error
+    assert error.startswith(f'prepare_dataset.py: error: {filelist}:2: ') and message in error, error
     assert '\n' not in error
     assert not (bad_data_dir / 'mels').exists(), 'work started before every line was checked'
 
@@ -270,7 +273,7 @@ def test_skip_bad_leaves_bad_lines_out_and_reports_them(bad_data_dir, tmp_path):
     assert 'no such WAV file' in report[0] and '2 channels' in report[1] and 'empty transcript' in report[2]
     assert filelist_lines(tmp_path / 'clips_mel_text_filelist.txt') == [
         f'mels/ES001-0001.pt|{good_text(bad_data_dir)}', 'mels/short.pt|hello there']
-    assert sorted(p.name for p in (bad_data_dir / 'mels').iterdir()) == ['ES001-0001.pt', 'short.pt']
+    assert sorted(p.name for p in (bad_data_dir / 'mels').glob('*.pt')) == ['ES001-0001.pt', 'short.pt']
 
 
 def test_a_clip_failing_during_the_work_stops_the_run_or_is_skipped(bad_data_dir, tmp_path):
@@ -280,12 +283,13 @@ def test_a_clip_failing_during_the_work_stops_the_run_or_is_skipped(bad_data_dir
     (bad_data_dir / 'timings' / 'broken.json').write_text(json.dumps(timings))
     filelist = tmp_path / 'list.txt'
     filelist.write_text(f'{good_line(bad_data_dir)}\nwavs/broken.wav|{good_text(bad_data_dir)}\n')
-    with pytest.raises(SystemExit, match=f'^error: {filelist}:2: word event .* lies outside the text'):
+    with pytest.raises(SystemExit, match=f'^prepare_dataset.py: error: {filelist}:2: word event .* lies outside '
+                                         'the text'):
         run_prepare(bad_data_dir, [filelist], '--extract-durations', '--workers', '1')
     run_prepare(bad_data_dir, [filelist], '--extract-durations', '--workers', '2', '--skip-bad')
     report = filelist_lines(bad_data_dir / 'skipped__list.txt')
     assert len(report) == 1 and report[0].startswith(f'{filelist}:2: word event')
-    assert sorted(p.name for p in (bad_data_dir / 'durations').iterdir()) == ['ES001-0001.pt']
+    assert sorted(p.name for p in (bad_data_dir / 'durations').glob('*.pt')) == ['ES001-0001.pt']
 
 
 @pytest.mark.slow
@@ -295,8 +299,8 @@ def test_command_line_error_is_one_line_without_traceback(bad_data_dir, tmp_path
     result = subprocess.run([sys.executable, 'prepare_dataset.py', '-d', str(bad_data_dir), '--wav-text-filelist',
                              str(filelist), '--extract-mels'], cwd=REPO_ROOT, capture_output=True, text=True)
     assert result.returncode != 0
-    assert result.stderr.strip().splitlines() == [f'error: {filelist}:2: {bad_data_dir}/wavs/absent.wav: '
-                                                  'no such WAV file']
+    assert result.stderr.strip().splitlines() == [f'prepare_dataset.py: error: {filelist}:2: '
+                                                  f'{bad_data_dir}/wavs/absent.wav: no such WAV file']
 
 
 # ---------------------------------------------------------------- the recipe script
@@ -473,7 +477,8 @@ def test_teacher_checks_before_any_work(prepared_corpus, tmp_path):
     save_teacher('tacotron2', root, tmp_path / 'mel8.pt', extra=['--n-mel-channels', '8'])
     with pytest.raises(SystemExit) as exit_info:
         teacher_run(root, 'tacotron2', tmp_path / 'mel8.pt')
-    assert exit_info.value.code == 'error: the Tacotron2 model makes 8 mel channels, --n-mel-channels is 80'
+    assert exit_info.value.code == ('prepare_dataset.py: error: the Tacotron2 model makes 8 mel channels, '
+                                    '--n-mel-channels is 80')
 
     for path in (root / 'filelists').glob('espeak_mel_pitch_text_*'):
         path.unlink()  # FastPitch 1.1's data was never prepared
@@ -482,8 +487,8 @@ def test_teacher_checks_before_any_work(prepared_corpus, tmp_path):
         teacher_run(root, 'fastpitch 1.1', tmp_path / 'fastpitch.pt')
     train_list = audio_filelists(root)[0]
     assert exit_info.value.code == (
-        f'error: {root}/filelists/espeak_mel_pitch_text_train_filelist.txt: no such filelist, and the FastPitch '
-        f'checkpoint trains on it: run prepare_dataset.py --extract-mels --extract-frame-pitch on {train_list} first')
+        f'prepare_dataset.py: error: {root}/filelists/espeak_mel_pitch_text_train_filelist.txt: no such filelist, '
+        f'and the FastPitch checkpoint trains on it: run prepare_dataset.py --extract-mels --extract-frame-pitch on {train_list} first')
     assert not (root / 'mels_tacotron2').exists() and not (root / 'mels_fastpitch').exists()
 
 
@@ -514,3 +519,125 @@ def test_fine_tuning_recipe_script_writes_the_splits_fine_tuning_filelists(prepa
         lines = filelist_lines(root / 'filelists' / f'espeak_audio_fastpitch_mel_text_{split}_filelist.txt')
         assert [line.split('|')[0] for line in lines] == [line.split('|')[0] for line in filelist_lines(audio_list)]
     assert len(list((root / 'mels_fastpitch').glob('*.pt'))) == TINY_CORPUS_CLIPS
+
+
+# ---------------------------------------------------------------- filters, clip names, recorded parameters, failures
+
+def tone_corpus(root, clips):
+    """A dataset folder of 220 Hz tones: {dataset-relative WAV path: seconds}."""
+    for wav, seconds in clips.items():
+        (root / wav).parent.mkdir(parents=True, exist_ok=True)
+        write_wav(root / wav, seconds)
+    return root
+
+
+def test_filters_leave_out_exactly_the_clips_they_should_and_the_report_names_them(tmp_path):
+    root = tone_corpus(tmp_path / 'data', {'wavs/short.wav': 0.3, 'wavs/fine.wav': 1.0, 'wavs/long.wav': 2.0,
+                                           'wavs/wordy.wav': 1.0})
+    filelist = tmp_path / 'clips_audio_text_filelist.txt'
+    filelist.write_text('wavs/short.wav|hello\nwavs/fine.wav|hello\nwavs/long.wav|hello\n'
+                        'wavs/wordy.wav|a much longer transcript\n')
+    run_prepare(root, [filelist], '--extract-mels', '--workers', '1')  # the defaults keep every clip
+    assert len(filelist_lines(tmp_path / 'clips_mel_text_filelist.txt')) == 4
+    assert filelist_lines(root / 'filtered__clips_audio_text_filelist.tsv') == ['line\tclip\treason']
+
+    run_prepare(root, [filelist], '--extract-mels', '--workers', '1', '--min-duration', '0.5', '--max-duration',
+                '1.5', '--max-text-length', '10')
+    assert filelist_lines(tmp_path / 'clips_mel_text_filelist.txt') == ['mels/fine.pt|hello']
+    assert filelist_lines(root / 'filtered__clips_audio_text_filelist.tsv') == [
+        'line\tclip\treason',
+        '1\twavs/short.wav\tlasts 0.30 s, shorter than --min-duration 0.5',
+        '3\twavs/long.wav\tlasts 2.00 s, longer than --max-duration 1.5',
+        '4\twavs/wordy.wav\thas 24 symbols, more than --max-text-length 10']
+
+
+def test_trimming_removes_the_leading_and_trailing_silence(tmp_path):
+    root = tmp_path / 'data'
+    (root / 'wavs').mkdir(parents=True)
+    rate = STFT['sampling_rate']
+    tone = 0.3 * np.sin(2 * np.pi * 220 * np.arange(rate) / rate)
+    sf.write(root / 'wavs' / 'padded.wav', np.concatenate([np.zeros(rate // 2), tone, np.zeros(rate // 2)]), rate,
+             subtype='PCM_16')
+    filelist = tmp_path / 'list.txt'
+    filelist.write_text('wavs/padded.wav|hello\n')
+    run_prepare(root, [filelist], '--extract-mels', '--workers', '1', '--trim-top-db', '40')
+    frames = torch.load(root / 'mels' / 'padded.pt', weights_only=True).size(1)
+    assert abs(frames - rate // STFT['hop_length']) <= 8  # the one second of tone, give or take its edge frames
+
+
+def test_clips_of_one_name_in_two_folders_keep_apart(tmp_path):
+    root = tone_corpus(tmp_path / 'data', {'wavs/a/clip.wav': 1.0, 'wavs/b/clip.wav': 1.5})
+    filelist = tmp_path / 'list.txt'
+    filelist.write_text('wavs/a/clip.wav|hello\nwavs/b/clip.wav|hello there\n')
+    run_prepare(root, [filelist], '--extract-mels', '--workers', '1')
+    assert filelist_lines(tmp_path / 'list_mel.txt') == ['mels/a/clip.pt|hello', 'mels/b/clip.pt|hello there']
+    frames = [torch.load(root / 'mels' / folder / 'clip.pt', weights_only=True).size(1) for folder in 'ab']
+    assert frames == [mel_frame_count(int(seconds * STFT['sampling_rate']), STFT['hop_length'])
+                      for seconds in (1.0, 1.5)]
+    assert prepare_dataset.clip_key('wavs/LJ001-0001.wav') == 'LJ001-0001'
+
+
+def test_outputs_made_with_other_parameters_are_refused_or_redone(tmp_path):
+    root = tone_corpus(tmp_path / 'data', {'wavs/clip.wav': 1.0})
+    filelist = tmp_path / 'list.txt'
+    filelist.write_text('wavs/clip.wav|hello\n')
+    run_prepare(root, [filelist], '--extract-mels', '--workers', '1')
+    assert json.loads((root / 'mels' / 'preprocessing.json').read_text())['--hop-length'] == 256
+    with pytest.raises(SystemExit) as exit_info:
+        run_prepare(root, [filelist], '--extract-mels', '--workers', '1', '--hop-length', '128')
+    assert exit_info.value.code == (f'prepare_dataset.py: error: {root}/mels: made with --hop-length 256, this run '
+                                    'has 128: give the same --hop-length, another --dataset-path, or --overwrite to '
+                                    'redo them')
+    run_prepare(root, [filelist], '--extract-mels', '--workers', '1', '--hop-length', '128', '--overwrite')
+    assert torch.load(root / 'mels' / 'clip.pt', weights_only=True).size(1) == mel_frame_count(22050, 128)
+    assert json.loads((root / 'mels' / 'preprocessing.json').read_text())['--hop-length'] == 128
+
+
+@pytest.mark.parametrize('workers', ['1', '2'])
+def test_a_full_disk_is_a_one_line_error(tmp_path, monkeypatch, workers):
+    import errno
+
+    from tests.commands import run_main
+    root = tone_corpus(tmp_path / 'data', {'wavs/clip.wav': 1.0})
+    filelist = tmp_path / 'list.txt'
+    filelist.write_text('wavs/clip.wav|hello\n')
+
+    def full_disk(tensor, path):
+        raise OSError(errno.ENOSPC, 'No space left on device', str(path))
+    monkeypatch.setattr(prepare_dataset, 'torch_save_atomic', full_disk)  # forked workers inherit it
+    code, lines = run_main(prepare_dataset.main, ['-d', root, '--wav-text-filelist', filelist, '--extract-mels',
+                                                  '--workers', workers])
+    errors = [line for line in lines if 'error' in line]
+    assert code == 1 and errors == [f'prepare_dataset.py: error: {root}/mels/clip.pt: No space left on device']
+
+
+@pytest.mark.slow
+def test_a_worker_that_dies_stops_the_run_with_an_error(tmp_path):
+    root = tone_corpus(tmp_path / 'data', {'wavs/a.wav': 1.0, 'wavs/b.wav': 1.0, 'wavs/c.wav': 1.0})
+    filelist = tmp_path / 'list.txt'
+    filelist.write_text('wavs/a.wav|hello\nwavs/b.wav|hello\nwavs/c.wav|hello\n')
+    script = ('import os, signal, sys, prepare_dataset\n'
+              'prepare_dataset.mel_from_audio = lambda stft, audio: os.kill(os.getpid(), signal.SIGKILL)\n'
+              'sys.exit(prepare_dataset.main(sys.argv[1:]))\n')
+    result = subprocess.run([sys.executable, '-c', script, '-d', str(root), '--wav-text-filelist', str(filelist),
+                             '--extract-mels', '--workers', '2'], cwd=REPO_ROOT, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        'prepare_dataset.py: error: a preprocessing worker process died (killed, or out of memory?): rerun to '
+        'resume, with fewer --workers if memory is short')
+
+
+def test_the_speaker_column_goes_through_to_the_training_batches(tmp_path):
+    from fastpitch.data_function import collate_text_mel_pitch, get_dataset
+    root = tone_corpus(tmp_path / 'data', {'wavs/a.wav': 1.0, 'wavs/b.wav': 1.2})
+    filelist = tmp_path / 'clips_audio_text_filelist.txt'
+    filelist.write_text('wavs/a.wav|hello|3\nwavs/b.wav|hello there|0\n')
+    run_prepare(root, [filelist], '--extract-mels', '--extract-frame-pitch', '--workers', '1')
+    derived = tmp_path / 'clips_mel_pitch_text_filelist.txt'
+    assert filelist_lines(derived) == ['mels/a.pt|pitch/a.pt|hello|3', 'mels/b.pt|pitch/b.pt|hello there|0']
+    args = tiny_args('FastPitch', ['--fastpitch-version', '1.1', '--n-speakers', '4'])
+    args.dataset_path, args.pitch_mean_std_file, args.text_cleaners = str(root), None, ['english_cleaners_v2']
+    dataset = get_dataset(args, derived)
+    batch = collate_text_mel_pitch([dataset[0], dataset[1]])
+    assert batch.speaker.tolist() == [0, 3]  # longest text first

@@ -1,13 +1,14 @@
 """Build the embedded eSpeak NG corpus: `python -m common.corpus.build --output DIR --num-clips N`.
 
 Layout (LJSpeech's, plus timings):
-    DIR/wavs/ID.wav         22050 Hz mono 16-bit PCM, 1 to 10 s; IDs ES001-0001 .. ES001-0100, ES002-0001, ...
+    DIR/wavs/ID.wav         mono 16-bit PCM at eSpeak's 22050 Hz (or --sampling-rate), 1 to 10 s; IDs ES001-0001 ..
+                            ES001-0100, ES002-0001, ...
     DIR/metadata.csv        ID|text|normalized text  (normalized = common.text.cleaners.english_cleaners(text))
     DIR/timings/ID.json     eSpeak's events for the clip (format below)
     DIR/corpus_info.json    backend, its version, voice, rate, pitch, seed: what made these bytes
 
 Timings, one JSON object per clip:
-    {"sampling_rate": 22050, "num_samples": int, "text": the exact string spoken (the normalized text),
+    {"sampling_rate": the WAV's, "num_samples": int, "text": the exact string spoken (the normalized text),
      "words":    [{"text_position": 0-based character offset into "text", "length": characters,
                    "start_sample": int}, ...],
      "phonemes": [{"name": eSpeak's phoneme symbol ('_' and '_:' are pauses), "start_sample": int}, ...]}
@@ -15,6 +16,9 @@ Timings, one JSON object per clip:
   may start after 0 (leading silence) and the last one lasts until num_samples. Word events start on word
   boundaries, but eSpeak joins some written words into one event: 'twenty-one' gives one event of length 6
   ('twenty'), so not every word of the text has an event.
+
+At another --sampling-rate than eSpeak's, the audio is resampled (soxr) and every event's sample scaled to the
+new rate (rounded), so that the timings describe the WAV as written.
 
 eSpeak speaks the normalized text, so the word events point into exactly the characters that training sees.
 Sentences come from common.corpus.sentences; a clip keeps its sentence when the normalized text uses only the
@@ -28,7 +32,7 @@ on every run.
 The corpus only: its train/val/test filelists come from metadata.csv like LJSpeech's, through common/splits.py
 (scripts/prepare_dataset.sh or scripts/split_metadata.py --prefix espeak).
 """
-import argparse
+import dataclasses
 import io
 import json
 import multiprocessing
@@ -37,8 +41,11 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import soxr
 from tqdm import tqdm
 
+from common.cli import ArgumentParser, command, positive_int
 from common.corpus import espeak
 from common.corpus.sentences import sentence
 from common.fileio import write_bytes_atomic, write_text_atomic
@@ -62,6 +69,7 @@ class Speaker:
     voice: str
     rate: int
     pitch: int
+    sampling_rate: int | None  # None: eSpeak's own
 
 
 @dataclass(frozen=True)
@@ -113,11 +121,27 @@ def make_clip(job):
     seconds = synthesis.num_samples / synthesis.sampling_rate
     if not MIN_SECONDS <= seconds <= MAX_SECONDS:
         return job.clip_id, False
+    if speaker.sampling_rate not in (None, synthesis.sampling_rate):
+        synthesis = resampled(synthesis, speaker.sampling_rate)
     timings = {'sampling_rate': synthesis.sampling_rate, 'num_samples': synthesis.num_samples, 'text': job.text,
                'words': synthesis.words, 'phonemes': synthesis.phonemes}
     write_bytes_atomic(wav_path(job.output_dir, job.clip_id), wav_bytes(synthesis.samples, synthesis.sampling_rate))
     write_text_atomic(timings_path(job.output_dir, job.clip_id), json.dumps(timings, indent=1))
     return job.clip_id, True
+
+
+def resampled(synthesis, sampling_rate):
+    """The synthesis at another rate: int16 audio through soxr (numpy only: a clip's fresh worker process would
+    spend longer importing common.audio's torch than speaking), event samples scaled and kept inside the audio."""
+    audio = np.frombuffer(synthesis.samples, dtype='<i2').astype(np.float32) / 32768
+    audio = soxr.resample(audio, synthesis.sampling_rate, sampling_rate, quality='HQ')
+    samples = np.clip(np.round(audio * 32768), -32768, 32767).astype('<i2')
+
+    def scaled(events):
+        return [{**event, 'start_sample': min(round(event['start_sample'] * sampling_rate / synthesis.sampling_rate),
+                                              len(samples) - 1)} for event in events]
+    return dataclasses.replace(synthesis, sampling_rate=sampling_rate, samples=samples.tobytes(),
+                               words=scaled(synthesis.words), phonemes=scaled(synthesis.phonemes))
 
 
 def text_candidates(seed, clip_number):
@@ -204,15 +228,17 @@ def worker_pool(workers):
     return multiprocessing.get_context(method).Pool(workers, maxtasksperchild=1)
 
 
-def build_corpus(output_dir, num_clips, *, seed, voice, rate, pitch, workers):
-    """Build (or complete) the corpus; returns the number of clips synthesized by this call."""
+def build_corpus(output_dir, num_clips, *, seed, voice, rate, pitch, workers, sampling_rate=None):
+    """Build (or complete) the corpus, at eSpeak's sampling rate or `sampling_rate`; returns the number of clips
+    synthesized by this call."""
     output_dir = Path(output_dir).resolve()  # workers may not share our working directory
     for folder in ('wavs', 'timings'):
         (output_dir / folder).mkdir(parents=True, exist_ok=True)
-    speaker = Speaker(espeak.find_backend(), voice, rate, pitch)
+    speaker = Speaker(espeak.find_backend(), voice, rate, pitch, sampling_rate)
 
     with worker_pool(workers) as pool:
-        version, sampling_rate = pool.apply(probe_speaker, (speaker,))
+        version, espeak_rate = pool.apply(probe_speaker, (speaker,))
+        sampling_rate = sampling_rate or espeak_rate
         check_corpus_info(output_dir, {'backend': speaker.backend.name, 'version': version, 'voice': voice,
                                        'rate': rate, 'pitch': pitch, 'seed': seed, 'sampling_rate': sampling_rate})
         candidates = {clip_id(number): text_candidates(seed, number) for number in range(1, num_clips + 1)}
@@ -228,7 +254,8 @@ def build_corpus(output_dir, num_clips, *, seed, voice, rate, pitch, workers):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description='Build the embedded eSpeak NG corpus (LJSpeech layout).')
+    parser = ArgumentParser(prog='python -m common.corpus.build',
+                            description='Build the embedded eSpeak NG corpus (LJSpeech layout).')
     parser.add_argument('-o', '--output', required=True, type=Path, help='Corpus folder (wavs/, metadata.csv, ...)')
     parser.add_argument('-n', '--num-clips', type=int, default=300, help='Number of clips')
     parser.add_argument('--seed', type=int, default=1234, help='Seed of the sentences')
@@ -236,6 +263,8 @@ def parse_args(argv):
     parser.add_argument('--rate', type=int, default=165, help='Speaking rate in words per minute (80-450)')
     parser.add_argument('--pitch', type=int, default=50, help='Pitch (0-99)')
     parser.add_argument('--workers', type=int, default=2, help='Worker processes')
+    parser.add_argument('--sampling-rate', type=positive_int, default=None,
+                        help="Sampling rate of the WAVs and timings (default: eSpeak's own, 22050 Hz)")
     args = parser.parse_args(argv)
     if args.num_clips < 1:
         parser.error(f'--num-clips must be at least 1, got {args.num_clips}')
@@ -248,15 +277,14 @@ def parse_args(argv):
     return args
 
 
+@command('python -m common.corpus.build', expected=(espeak.EspeakError,))
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        synthesized = build_corpus(args.output, args.num_clips, seed=args.seed, voice=args.voice, rate=args.rate,
-                                   pitch=args.pitch, workers=args.workers)
-    except (CorpusError, espeak.EspeakError, OSError) as error:
-        sys.exit(f'error: {error}')
+    synthesized = build_corpus(args.output, args.num_clips, seed=args.seed, voice=args.voice, rate=args.rate,
+                               pitch=args.pitch, workers=args.workers, sampling_rate=args.sampling_rate)
     print(f'{args.output}: {args.num_clips} clips ({synthesized} synthesized now)')
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())
