@@ -1,6 +1,9 @@
 """Reading and writing checkpoint files: the only module that touches them.
 
 Writes are atomic (temporary file, fsync, rename), so a crash never leaves a half-written checkpoint.
+Reads check the file's checksums first: torch.save writes a zip archive with a CRC-32 of every record (the weights,
+the pickled structure), which torch.load itself never compares, so a flipped bit would load as a wrong weight.
+Files of torch's legacy format (the oldest NVIDIA ones) carry no checksum and are read as they are.
 Reads use `weights_only=True`; files that hold pickled Python objects are refused unless the caller
 explicitly allows unpickling. `split_checkpoint` understands our format and the NVIDIA reference formats.
 """
@@ -13,6 +16,7 @@ import sys
 import types
 import warnings
 import zipfile
+import zlib
 from collections import OrderedDict
 from pathlib import Path
 
@@ -28,8 +32,16 @@ class CheckpointError(ValueError):
 
 
 def save_checkpoint(payload, path):
-    """torch.save `payload` to `path` atomically: a crash leaves the previous file, never half of a new one."""
-    torch_save_atomic(payload, path)
+    """torch.save `payload` to `path` atomically: a crash leaves the previous file, never half of a new one. A write
+    that fails (a full disk, a folder that cannot be written) raises OSError naming `path`; torch reports a full disk
+    as a RuntimeError about stream positions, with the system's error as its context."""
+    try:
+        torch_save_atomic(payload, path)
+    except (OSError, RuntimeError) as error:
+        system_error = error if isinstance(error, OSError) else error.__context__
+        if not isinstance(system_error, OSError) or system_error.errno is None:
+            raise
+        raise OSError(system_error.errno, system_error.strerror, str(path)) from None
 
 
 # NVIDIA/waveglow pickles name their classes `glow.WaveGlow`, `glow.WN` and `glow.Invertible1x1Conv`.
@@ -63,6 +75,9 @@ def load_checkpoint(path, allow_pickle=False):
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f'{path}: no such checkpoint file')
+    damage = checksum_mismatch(path)
+    if damage:
+        raise CheckpointError(f'{path}: corrupt ({damage}); use an intact copy or an earlier checkpoint')
     if allow_pickle:
         try:
             with _glow_alias():
@@ -176,13 +191,26 @@ def restore_rng_state(state):
             torch.cuda.set_rng_state(device_state, device)
 
 
-def _is_intact(path):
-    """torch.save writes a zip archive: its central directory and CRCs reveal truncation and corruption."""
+def checksum_mismatch(path):
+    """What is wrong with a torch zip archive's records, checked against their CRC-32s ('checksum mismatch in
+    RECORD'), or None when they match. A file that is no zip archive (torch's legacy format, or one truncated before
+    its central directory) has nothing to check here: torch.load then reads it or finds it unreadable."""
+    if not zipfile.is_zipfile(path):
+        return None
     try:
         with zipfile.ZipFile(path) as archive:
-            return archive.testzip() is None
-    except (OSError, zipfile.BadZipFile):
-        return False
+            for record in archive.infolist():
+                if record.CRC == 0 and record.file_size > 0:  # saved with torch.serialization.set_crc32_options(False)
+                    continue
+                try:
+                    with archive.open(record) as data:
+                        while data.read(1 << 24):
+                            pass
+                except zipfile.BadZipFile:
+                    return f'checksum mismatch in {record.filename}'
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        return f'damaged zip archive: {error}'
+    return None
 
 
 class CheckpointManager:
@@ -223,7 +251,7 @@ class CheckpointManager:
     def last_path(self):
         """The newest intact checkpoint (a damaged newest file is skipped with a warning), or None."""
         for path, _, _ in reversed(self._checkpoints()):
-            if _is_intact(path):
+            if zipfile.is_zipfile(path) and checksum_mismatch(path) is None:
                 return path
             warnings.warn(f'{path}: truncated or corrupt, falling back to the previous checkpoint')
         return None

@@ -4,11 +4,16 @@ Launch with `python -m multiproc train.py ...` or torchrun: they set RANK, WORLD
 MASTER_PORT. Without those variables (or with WORLD_SIZE=1) there is one process and no process group, and every
 helper below degrades to the obvious single-process answer.
 """
+import contextlib
 import os
+import re
+import signal
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+
+from common.process_lifetime import end_with_parent
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,10 @@ def init_distributed():
     local_rank = _env_int('LOCAL_RANK', 0)
     if world < 1 or not 0 <= rank < world:
         raise ValueError(f'environment variables RANK={rank} WORLD_SIZE={world} do not describe a process')
+    if 'TORCHELASTIC_RUN_ID' in os.environ:
+        # torchrun (and multiproc) start each rank in a session of its own: a launcher killed with SIGKILL could not
+        # pass a signal on, and its ranks would train on as orphans. They get SIGHUP instead: save and stop.
+        end_with_parent(signal.SIGHUP)
     device = local_device(local_rank)
     if device.type == 'cuda':
         torch.cuda.set_device(device)
@@ -61,8 +70,11 @@ def init_distributed():
         if missing:
             raise ValueError(f'WORLD_SIZE={world} but environment variable {missing[0]} is not set')
         backend = 'nccl' if device.type == 'cuda' else 'gloo'
-        dist.init_process_group(backend, rank=rank, world_size=world,
-                                device_id=device if device.type == 'cuda' else None)
+        try:
+            dist.init_process_group(backend, rank=rank, world_size=world,
+                                    device_id=device if device.type == 'cuda' else None)
+        except RuntimeError as error:  # a rank that never came, or went while the group formed
+            raise RankLostError(f'could not connect to the other ranks: {_backend_text(error)}') from None
     return DistInfo(rank, world, local_rank, device)
 
 
@@ -104,3 +116,30 @@ def all_gather_object(obj):
 def cleanup():
     if _active():
         dist.destroy_process_group()
+
+
+class RankLostError(ConnectionError):
+    """A collective operation failed because another rank is gone (its own error says why)."""
+
+
+# gloo names its failures by source file (".../gloo/transport/tcp/pair.cc"), NCCL by its own name
+PEER_FAILURE = re.compile(r'gloo|nccl|Connection (closed|reset) by peer|Broken pipe', re.IGNORECASE)
+
+
+@contextlib.contextmanager
+def lost_ranks_reported():
+    """Inside the block, a collective that fails because another rank stopped raises RankLostError: one line that
+    points at that rank's error, rather than the backend's text as if this rank had a bug."""
+    try:
+        yield
+    except RuntimeError as error:
+        if not (_active() and PEER_FAILURE.search(str(error))):
+            raise
+        raise RankLostError(f'lost contact with another rank, which has probably stopped (its error says why): '
+                            f'{_backend_text(error)}') from None
+
+
+def _backend_text(error):
+    """The first sentence of a backend's error, without the source file and line it starts with."""
+    text = re.sub(r'\[[^\]]*\.(cc|cpp|h):\d+\]\s*', '', str(error).strip().splitlines()[0])
+    return text.split('. ')[0]

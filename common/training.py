@@ -5,12 +5,14 @@
     accumulate into one optimizer step (each loss scaled by 1/k, so that k batches of b behave like one batch of
     k*b), gradient clipping, and steps with a non-finite loss or gradient skipped (the fp16 scaler does that
     itself) until too many in a row stop the run; a saved optimizer state is loaded only when it fits;
-  * StopRequest: SIGTERM or SIGINT asks the loop to stop at the next step boundary, agreed over ranks;
+  * StopRequest: SIGTERM, SIGINT or SIGHUP asks the loop to stop at the next step boundary, agreed over ranks;
+  * DataLoader workers that wait for that boundary, end with their rank, and whose errors read as without workers;
   * the per-step metrics reduced over ranks in one collective, and validation over the whole validation set.
 """
 import contextlib
 import math
 import multiprocessing
+import re
 import signal
 from dataclasses import dataclass
 
@@ -20,6 +22,7 @@ from torch.nn.parallel import DistributedDataParallel
 from common import distributed
 from common.lamb import Lamb
 from common.lr_schedules import anneal_lr, exponential_decay, warmup_inverse_sqrt
+from common.process_lifetime import end_with_parent
 
 OPTIMIZERS = ('adam', 'adamw', 'lamb')
 
@@ -220,10 +223,12 @@ def reduce_sums(values):
 
 
 class StopRequest:
-    """SIGTERM or SIGINT sets a flag that the loop reads at the next step boundary (it then saves and exits);
-    a second signal of the same kind gets the default behaviour, i.e. stops at once."""
+    """SIGTERM, SIGINT or SIGHUP sets a flag that the loop reads at the next step boundary (it then saves and
+    exits); a second SIGTERM or SIGINT gets the default behaviour, i.e. stops at once. SIGHUP says the launcher is
+    gone (a closed terminal, or the kernel's notice to a rank whose launcher died, which comes once per thread the
+    launcher had): repeats of it change nothing."""
 
-    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+    SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
     def __init__(self):
         self.received = None
@@ -231,7 +236,8 @@ class StopRequest:
 
     def _handle(self, signum, frame):
         self.received = signal.Signals(signum).name
-        signal.signal(signum, signal.SIG_DFL)
+        if signum != signal.SIGHUP:
+            signal.signal(signum, signal.SIG_DFL)
 
     def __enter__(self):
         for signum in self.SIGNALS:
@@ -249,19 +255,69 @@ class StopRequest:
         return distributed.all_reduce_sum(flag).item() > 0
 
 
-def ignore_stop_signals(worker_id):
-    """DataLoader workers share their rank's process group, so a Ctrl-C or a launcher's SIGTERM reaches them too:
-    they must keep serving batches until the rank reaches its step boundary (they exit with their rank)."""
+def prepare_worker(worker_id):
+    """worker_init_fn of every DataLoader. Workers share their rank's process group, so a Ctrl-C or a launcher's
+    SIGTERM reaches them too: they keep serving batches until the rank reaches its step boundary and saves. Ignoring
+    those signals, they must end with their rank by other means: the kernel kills them when the rank ends, however it
+    ends, and stop_worker_processes when the rank exits on an error."""
     for signum in StopRequest.SIGNALS:
         signal.signal(signum, signal.SIG_IGN)
+    end_with_parent(signal.SIGKILL)
+
+
+def loaded_batches(loader):
+    """Iterate a DataLoader; an error in a worker is raised as it would be without workers (its own type and
+    message), not as the worker's whole traceback, which would hide the file and line the message names."""
+    iterator = iter(loader)
+    while True:
+        try:
+            batch = next(iterator)
+        except StopIteration:
+            return
+        except Exception as error:
+            original = worker_error(error)
+            if original is None:
+                raise
+            raise original from None
+        yield batch
+
+
+TRACEBACK_HEADER = 'Traceback (most recent call last):'
+WORKER_ERROR = re.compile(r'Caught \w+ in DataLoader worker process \d+\.\nOriginal Traceback')
+
+
+def worker_error(error):
+    """The error a DataLoader worker raised, rebuilt from the text its traceback reached this process in (an
+    exception of the same type whose message is the original one), or None for any other error."""
+    text = str(error)
+    if not WORKER_ERROR.match(text):
+        return None
+    lines = text.splitlines()
+    last_traceback = max(index for index, line in enumerate(lines) if line.endswith(TRACEBACK_HEADER))
+    # the frames are indented; the exception's line ("package.Name: message") and its continuation lines are not
+    body = lines[last_traceback + 1:]
+    first = next((index for index, line in enumerate(body) if line and not line[0].isspace()), len(body))
+    message = '\n'.join(body[first:])
+    message = re.sub(r'^[\w.]+(: |$)', '', message, count=1)  # the exception's qualified name
+    try:
+        return type(error)(message)
+    except Exception:  # a type that takes other arguments
+        return RuntimeError(message)
 
 
 def stop_worker_processes():
-    """Kill this process's DataLoader workers. Ignoring SIGTERM, they outlive the SIGTERM with which Python's exit
-    and the loader's own shutdown end them, and the exit would wait for them for ever (after an error in a worker,
-    say); the run is over, so nothing of theirs is lost."""
-    for child in multiprocessing.active_children():
+    """Kill this process's DataLoader workers at the end of the run. Ignoring SIGTERM, they outlive the SIGTERM with
+    which Python's exit ends daemonic children, and the exit would then wait for them for ever (after an error in a
+    worker or in the loop, say); the run is over, so nothing of theirs is lost. The DataLoader's SIGCHLD handler,
+    which reports a worker killed under a live iterator as an error, is first put back to the default."""
+    children = multiprocessing.active_children()
+    if not children:
+        return
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    for child in children:
         child.kill()
+    for child in children:
+        child.join()
 
 
 @torch.no_grad()
@@ -278,7 +334,7 @@ def validate(model, loader, loss_function, batch_to_device, device, precision):
     last = None
     cuda_devices = [device] if device.type == 'cuda' else []
     with torch.random.fork_rng(devices=cuda_devices):
-        for batch in loader:
+        for batch in loaded_batches(loader):
             x, y, num_items = batch_to_device(batch, device)
             with precision.autocast():
                 y_pred = model(x)

@@ -6,7 +6,9 @@ cuda_rng_state_all, random_rng_states_all), so the reference tools read it, plus
 learning rate, every rank's complete RNG state (python, numpy, torch, CUDA), the position in the epoch and the
 running epoch sums, and the run's flags (train_setup).
 """
+import contextlib
 import itertools
+import random
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -77,10 +79,12 @@ class EpochBatch(list):
 
 
 class SeededItems(Dataset):
-    """A training set whose items draw their random numbers (WaveGlow's windows) from a generator seeded by
-    (seed, epoch, item index) rather than from whichever process loads them: the same draws whatever the number of
-    data-loader workers, ranks or micro-batches, and after resuming mid-epoch. The caller's own random generators
-    are left as they were (with no workers the items load in the training process)."""
+    """A dataset whose items draw their random numbers (WaveGlow's and HiFi-GAN's windows, FastPitch 1.1's ARPAbet
+    choices) from generators seeded by (seed, epoch, item index) rather than from whichever process loads them: the
+    same draws whatever the number of data-loader workers, ranks or micro-batches, and after resuming mid-epoch.
+    Training batches carry their epoch (EpochBatch); other batches (validation) count as epoch 0, so every
+    validation sees the same windows. The caller's own random generators are left as they were (with no workers
+    the items load in the training process)."""
 
     def __init__(self, dataset, seed):
         self.dataset, self.seed = dataset, seed
@@ -89,15 +93,34 @@ class SeededItems(Dataset):
         return len(self.dataset)
 
     def __getitem__(self, index):
-        return self.dataset[index]
+        return self.__getitems__([index])[0]
 
     def __getitems__(self, batch):
+        epoch = getattr(batch, 'epoch', 0)
         items = []
-        with torch.random.fork_rng(devices=[]):
+        with kept_random_state():
             for index in batch:
-                torch.manual_seed(int(np.random.SeedSequence([self.seed, batch.epoch, index]).generate_state(1)[0]))
+                seed_every_generator(int(np.random.SeedSequence([self.seed, epoch, index]).generate_state(1)[0]))
                 items.append(self.dataset[index])
         return items
+
+
+@contextlib.contextmanager
+def kept_random_state():
+    """Python's, NumPy's and torch's CPU generators as they were before the block."""
+    python, numpy = random.getstate(), np.random.get_state()
+    with torch.random.fork_rng(devices=[]):
+        try:
+            yield
+        finally:
+            random.setstate(python)
+            np.random.set_state(numpy)
+
+
+def seed_every_generator(seed):
+    random.seed(seed)
+    np.random.seed(seed % 2 ** 32)
+    torch.manual_seed(seed)
 
 
 def loader_seed(seed, rank, epoch):

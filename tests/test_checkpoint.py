@@ -228,3 +228,94 @@ def test_manager_copies_where_symlinks_fail(tmp_path, monkeypatch):
 def test_manager_rejects_keeping_nothing(tmp_path):
     with pytest.raises(ValueError, match='keep_last must be at least 1'):
         CheckpointManager(tmp_path, 'WaveGlow', keep_last=0)
+
+
+def flip_a_bit_in_the_weights(path):
+    """Flip one bit inside the first tensor record of a torch zip archive, as a bad disk or copy would."""
+    import zipfile
+    with zipfile.ZipFile(path) as archive:
+        record = next(info for info in archive.infolist() if '/data/' in info.filename)
+    data = bytearray(path.read_bytes())
+    data[record.header_offset + 200] ^= 0x10  # past the local header (30 bytes + name + padding to 64)
+    path.write_bytes(bytes(data))
+
+
+def test_a_flipped_bit_is_refused_by_every_loader(tmp_path):
+    import models
+    from tests.tiny_configs import tiny_config, tiny_model
+    path = tmp_path / 'waveglow.pt'
+    save_checkpoint({'model_name': 'WaveGlow', 'config': tiny_config('WaveGlow'),
+                     'state_dict': tiny_model('WaveGlow').state_dict()}, path)
+    models.load_model_from_checkpoint('WaveGlow', path)  # intact: loads
+    flip_a_bit_in_the_weights(path)
+    torch.load(path, weights_only=True)  # torch itself does not notice
+    for load in (load_checkpoint, lambda path: load_checkpoint(path, allow_pickle=True),
+                 lambda path: models.load_model_from_checkpoint('WaveGlow', path)):  # inference, export, hubconf
+        with pytest.raises(CheckpointError) as info:
+            load(path)
+        assert str(info.value).startswith(f'{path}: corrupt (checksum mismatch in ')
+        assert '\n' not in str(info.value)
+
+
+@pytest.mark.parametrize('without', ['legacy format', 'crc32 off'])
+def test_files_without_checksums_still_load(tmp_path, without):
+    """NVIDIA's oldest files use torch's legacy format, which has no checksums; torch.save can also leave them out."""
+    path = tmp_path / 'ckpt.pt'
+    if without == 'legacy format':
+        torch.save({'state_dict': tiny_state_dict()}, path, _use_new_zipfile_serialization=False)
+    else:
+        torch.serialization.set_crc32_options(False)
+        try:
+            torch.save({'state_dict': tiny_state_dict()}, path)
+        finally:
+            torch.serialization.set_crc32_options(True)
+    assert set(load_checkpoint(path)['state_dict']) == {'weight', 'bias'}
+
+
+def test_allow_pickle_unpickles_a_warm_start_once(tmp_path):
+    """A pickled file runs its code when loaded: train.py's warm start must load it once, not once per check."""
+    from argparse import Namespace
+
+    import models
+    from common.restore import restore
+    counter = tmp_path / 'unpickled'
+    torch.save({'payload': CountsUnpickling(str(counter))}, tmp_path / 'trusted.pt')
+    args = Namespace(checkpoint_path=str(tmp_path / 'trusted.pt'), allow_pickle=True, warm_start_skip=[])
+    with pytest.raises(CheckpointError, match='not a recognised checkpoint'):
+        restore(args, models.model_spec('WaveGlow'), models.MODELS.values(), None, 0, 1, print)
+    assert counter.read_text() == 'x'
+
+
+class CountsUnpickling:
+    """Appends an x to a file each time it is unpickled."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return _append_x, (self.path,)
+
+
+def _append_x(path):
+    with open(path, 'a') as file:
+        file.write('x')
+    return None
+
+
+def test_a_full_disk_is_an_os_error_naming_the_checkpoint(tmp_path, monkeypatch):
+    """torch reports it as a RuntimeError about stream positions (train.py printed it as a bug, with a traceback)."""
+    import errno
+    import io
+
+    from common import fileio
+
+    class FullDisk(io.FileIO):
+        def write(self, data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(fileio, 'open', lambda path, mode, encoding=None: FullDisk(path, 'wb'), raising=False)
+    path = tmp_path / 'checkpoint_WaveGlow_1.pt'
+    with pytest.raises(OSError) as info:
+        save_checkpoint({'w': torch.zeros(1000)}, path)
+    assert (info.value.errno, info.value.filename) == (errno.ENOSPC, str(path))
+    assert list(tmp_path.iterdir()) == []  # no temporary file left

@@ -106,3 +106,18 @@ def test_a_local_rank_beyond_the_visible_gpus_is_named(monkeypatch):
     monkeypatch.setattr(torch.cuda, 'device_count', lambda: 2)
     with pytest.raises(ValueError, match='LOCAL_RANK=2 but only 2 CUDA devices are visible'):
         distributed.local_device(2)
+
+
+def test_a_hang_up_asks_to_stop_however_often_it_comes():
+    """A rank whose launcher died gets SIGHUP from the kernel once per thread the launcher had: every one of them
+    must only ask for a stop (a second SIGTERM or SIGINT, by contrast, stops at once)."""
+    import os
+    import signal
+
+    from common.training import StopRequest
+    with StopRequest() as stop:
+        for _ in range(3):
+            os.kill(os.getpid(), signal.SIGHUP)
+        assert stop.received == 'SIGHUP'
+        assert signal.getsignal(signal.SIGHUP) == stop._handle
+        assert signal.getsignal(signal.SIGTERM) == stop._handle
