@@ -11,15 +11,17 @@ import json
 import sys
 
 import torch
+from torch.utils.data import DataLoader
 
 import models
 from common import model_loading
-from common.audio import AudioError
 from common.checkpoint import CheckpointError, load_checkpoint
-from common.cli import ArgumentParser
+from common.cli import ArgumentParser, command
 from common.data_args import add_audio_args, add_text_args
-from common.filelist import FilelistError
+from common.model_spec import GENERATOR
+from common.precision import Precision
 from common.quality import mel_cepstral_distortion, mel_l1
+from common.training import validate
 
 
 def evaluable_models():
@@ -39,6 +41,10 @@ def build_parser(model_name=None):
     parser.add_argument('--untrained', action='store_true', help='Score a freshly initialised model of this config')
     parser.add_argument('--seed', type=int, default=1234, help='Seed of the fresh initialisation')
     parser.add_argument('--label', default='', help='Name of this measurement in the output')
+    parser.add_argument('--validation-loss', action='store_true',
+                        help="Also report the model's training loss on the filelist as train.py validates it "
+                             '(WaveGlow: the negative log-likelihood per sample; the filelist in its training format)')
+    parser.set_defaults(load_mel_from_disk=False)  # the filelist holds recordings (Tacotron 2's data reads it)
     add_audio_args(parser)
     add_text_args(parser)
     if model_name in evaluable_models():
@@ -54,13 +60,23 @@ def parse_args(argv):
 
 
 def load_scored_model(spec, args):
-    """The checkpoint's model, or with --untrained a fresh one of the same config (read the same way)."""
+    """The scored model, ready for synthesis."""
+    return model_loading.ready_for_inference(spec, scored_model_as_trained(spec, args), 'cpu')
+
+
+def scored_model_as_trained(spec, args):
+    """The checkpoint's model, or with --untrained a fresh one of the same config (read the same way), in the form
+    training gives it (before its preparation for inference)."""
     checkpoint = load_checkpoint(args.checkpoint, allow_pickle=args.allow_pickle)
     model, config = model_loading.model_from_checkpoint(spec, checkpoint, args.checkpoint, models.MODELS.values())
+    if model.n_mel_channels != args.n_mel_channels:  # the recordings' mels are made with the audio flags
+        role = 'makes' if spec.role == GENERATOR else 'takes'
+        raise CheckpointError(f'--n-mel-channels {args.n_mel_channels}: {args.checkpoint} {role} '
+                              f'{model.n_mel_channels}-band mels')
     if args.untrained:
         torch.manual_seed(args.seed)
-        model = spec.model_class(**config)
-    return model_loading.ready_for_inference(spec, model, 'cpu')
+        model = model_loading.new_model(spec, config, args.checkpoint)
+    return model
 
 
 def score(pairs):
@@ -74,20 +90,33 @@ def score(pairs):
     return {'mel_l1': l1_sum / frames, 'mcd_db': mcd_sum / frames, 'frames': frames}
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def evaluate(args):
+    """{'model', 'label', 'mel_l1', 'mcd_db', 'frames'} of the scored model on the filelist."""
     spec = models.model_spec(args.model_name)
-    try:
-        model = load_scored_model(spec, args)
-        with torch.no_grad():
-            result = score(spec.evaluation_pairs(model, args))
-    except (CheckpointError, FilelistError, AudioError, ValueError) as error:
-        sys.exit(f'evaluate.py: error: {" ".join(str(error).split())}')
-    result = {'model': args.model_name, 'label': args.label or ('untrained' if args.untrained else 'trained'),
-              **result}
-    print(json.dumps(result))
-    return result
+    model = load_scored_model(spec, args)
+    with torch.no_grad():
+        result = score(spec.evaluation_pairs(model, args))
+    if args.validation_loss:
+        result['validation_loss'] = validation_loss(spec, args)
+    return {'model': args.model_name, 'label': args.label or ('untrained' if args.untrained else 'trained'), **result}
+
+
+def validation_loss(spec, args):
+    """The training loss of the scored model (as trained: weight norm kept) on the filelist's clips, as train.py's
+    validation computes it; the random draws (WaveGlow's windows) from --seed."""
+    model = scored_model_as_trained(spec, args)
+    torch.manual_seed(args.seed)
+    loader = DataLoader(spec.get_dataset(args, args.filelist), batch_size=1, collate_fn=spec.get_collate_fn(args))
+    loss, _, _ = validate(model, loader, spec.build_loss(args), spec.batch_to_device, torch.device('cpu'),
+                          Precision('cpu'))
+    return float(loss)
+
+
+@command('evaluate.py')
+def main(argv=None):
+    print(json.dumps(evaluate(parse_args(argv))))
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

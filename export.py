@@ -17,8 +17,7 @@ measured on real inputs by `python -m benchmarks.quality --precisions onnx-int8`
 import sys
 
 import models
-from common.checkpoint import CheckpointError
-from common.cli import ArgumentParser
+from common.cli import ArgumentParser, command
 from common.data_args import add_text_args
 from common.export import ExportError, export_onnx, export_torchscript, onnx_paths, quantize_onnx_int8
 
@@ -67,13 +66,9 @@ def run(args):
     return 0
 
 
+@command('export.py')
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except (CheckpointError, ExportError, OSError) as error:
-        print(f'export.py: error: {" ".join(str(error).split())}', file=sys.stderr)
-        return 1
+    return run(build_parser().parse_args(argv))
 
 
 if __name__ == '__main__':

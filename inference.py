@@ -1,6 +1,7 @@
 """Text to speech from checkpoints, with latency measurements.
 
     python inference.py -i phrases/phrase.txt -o output/audio --GENERATOR G.pt [--VOCODER V.pt]
+    python inference.py -f mel_files.txt -w WAVEGLOW.pt -o DIR [-s SIGMA]     (saved mels: mel_vocoding.py)
 
 A mel generator turns each input line into a mel spectrogram and a vocoder turns it into audio; without a vocoder
 checkpoint, Griffin-Lim does. The checkpoint flags and each model's own synthesis flags come from the model specs
@@ -54,19 +55,22 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+import mel_vocoding
 import models
 from common import latency
-from common.audio import AudioError, pcm16, save_wav, wav_writer
+from common.audio import pcm16, wav_writer
 from common.checkpoint import CheckpointError
-from common.cli import ArgumentParser
+from common.cli import ArgumentParser, command
 from common.data_args import add_audio_args, add_text_args, stft_kwargs
+from common.fileio import torch_save_atomic
 from common.logger import Logger
 from common.model_spec import GENERATOR, VOCODER
 from common.precision import inference_precision, quantize_int8
+from common.sampling_rates import check_trained_sampling_rates
 from common.stft import TacotronSTFT
 from common.streaming import vocode_in_chunks
-from common.text_batching import (MAX_PIECE_CHARS, SILENT_MEL, PhraseFileError, fade_out_part, join_pieces,
-                                  length_sorted_batches, pad_sequences, pieces_by_phrase, plan_pieces, read_phrases)
+from common.text_batching import (MAX_PIECE_CHARS, SILENT_MEL, LineAssembler, fade_out_part, pad_sequences,
+                                  pieces_by_phrase, plan_pieces, read_phrases, windowed_batches)
 
 FADE_OUT_S = 0.01
 SENTENCE_PAUSE_S = 0.2
@@ -74,6 +78,11 @@ MIN_VOCODER_FRAMES = 4  # the STFTs of Griffin-Lim and the denoiser need more th
 DEFAULT_LOG_NAME = 'nvlog_infer.json'
 DEFAULT_BATCH_SIZE = 8
 STREAM_CHUNK_FRAMES = 64  # 0.74 s at 22,050 Hz: HiFi-GAN V1 vocodes 64 + 2 x 13 frames per chunk (1.4x the work)
+# A vocoder's activations grow with batch items x frames x its upsampling (HiFi-GAN: 256 samples per frame): longer
+# mels are vocoded in chunks of this many frames per batch (items x frames), at least MIN_VOCODE_CHUNK_FRAMES
+# frames each, with the vocoder's context (~11 frames) on either side
+VOCODE_FRAMES_PER_CALL = 1024
+MIN_VOCODE_CHUNK_FRAMES = 64
 STDOUT = '-'  # -o - with --stream: raw PCM on stdout
 ONNX_RUNTIME = 'onnxruntime'
 BACKENDS = ('pytorch', ONNX_RUNTIME)
@@ -336,6 +345,8 @@ def _grouped(names):
 def load_pipeline(args, device):
     """(mel generator, vocoder) from the checkpoint flags: the vocoder must take the generator's mel bands."""
     generator_spec, vocoder_spec = chosen_specs(args)
+    check_trained_sampling_rates({spec.inference_flag: checkpoint_path(args, spec)
+                                  for spec in (generator_spec, vocoder_spec) if spec}, args.sampling_rate)
     generator = load_synthesizer(generator_spec, args, device)
     if vocoder_spec is None:
         vocoder = GriffinLimVocoder(args, generator.n_mel_channels, device)
@@ -382,6 +393,16 @@ class Synthesizer:
         return mel, mel_lengths.cpu().tolist(), overrun
 
     def vocode(self, mel):
+        """(B, n_mel, frames) -> float32 audio (B, at least frames * hop_length); a longer batch than
+        VOCODE_FRAMES_PER_CALL is vocoded in chunks with the vocoder's context (common/streaming.py): the same audio
+        to float rounding (WaveGlow at sigma 0), in memory bounded however long the sentences."""
+        chunk_frames = max(VOCODE_FRAMES_PER_CALL // mel.size(0), MIN_VOCODE_CHUNK_FRAMES)
+        if mel.size(2) <= chunk_frames:
+            return self._vocode_whole(mel)
+        return torch.cat(list(vocode_in_chunks(self._vocode_whole, mel, chunk_frames,
+                                               self.vocoder.stream_context_frames, self.vocoder.hop_length)), dim=1)
+
+    def _vocode_whole(self, mel):
         if mel.size(2) == 0:
             return mel.new_zeros(mel.size(0), 0, dtype=torch.float32)
         missing = MIN_VOCODER_FRAMES - mel.size(2)
@@ -453,24 +474,30 @@ def warmup_passes(args):
     return 2 if args.torchscript else 1
 
 
-def measure(synthesize, pieces, batches, args, logger):
-    """Synthesize every batch --repeats times, after the unmeasured warm-up passes of --include-warmup. Returns the
-    first measured pass's (mel, audio) and overrun flag per piece, and the timings of every run."""
-    outputs, overrun, runs = [None] * len(pieces), [False] * len(pieces), []
+def measure(synthesize, pieces, windows, args, logger, deliver):
+    """Synthesize every batch of every window (windowed_batches) --repeats times, after the unmeasured warm-up passes
+    of --include-warmup. The first measured pass hands each piece's (mel, audio) to deliver(piece index, mel, audio)
+    in input order as soon as its window is done: only one window's outputs are held at a time. Returns that pass's
+    mel frames and overrun flag per piece, and the timings of every run."""
+    mel_frames, overrun, runs = [0] * len(pieces), [False] * len(pieces), []
     with torch.inference_mode():
         for _ in range(warmup_passes(args)):
-            for batch in batches:
+            for batch in (batch for window in windows for batch in window):
                 synthesize([pieces[i][1] for i in batch])
         for repeat in range(args.repeats):
-            for batch in batches:
-                items, batch_overrun, timings = synthesize([pieces[i][1] for i in batch])
-                timings['batch_size'] = len(batch)
-                logger.log(f'run {len(runs)}', timings)
-                runs.append(timings)
-                if repeat == 0:
-                    for i, item, stopped in zip(batch, items, batch_overrun):
-                        outputs[i], overrun[i] = item, stopped
-    return outputs, overrun, runs
+            for window in windows:
+                held = {}
+                for batch in window:
+                    items, batch_overrun, timings = synthesize([pieces[i][1] for i in batch])
+                    timings['batch_size'] = len(batch)
+                    logger.log(f'run {len(runs)}', timings)
+                    runs.append(timings)
+                    if repeat == 0:
+                        for i, item, stopped in zip(batch, items, batch_overrun):
+                            held[i], mel_frames[i], overrun[i] = item, item[0].size(1), stopped
+                for i in sorted(held):
+                    deliver(i, *held.pop(i))
+    return mel_frames, overrun, runs
 
 
 def stream_lines(synthesize, lines, args, logger, open_line):
@@ -546,12 +573,15 @@ def fade_samples(args):
     return round(FADE_OUT_S * args.sampling_rate)
 
 
-def write_outputs(output_dir, phrases, pieces, outputs, hop_length, args):
-    for phrase, parts in zip(phrases, pieces_by_phrase(pieces, outputs, len(phrases))):
-        mel, audio = join_pieces(parts, pause_frames(hop_length, args), hop_length, fade_samples(args))
-        save_wav(output_dir / phrase.output_name, audio, args.sampling_rate)
-        if args.save_mels:
-            torch.save(mel, output_dir / f'{Path(phrase.output_name).stem}_mel.pt')
+def line_assembler(phrases, pieces, output_dir, hop_length, args):
+    """The LineAssembler of the batched path: each line into its WAV in output_dir as its pieces come (nowhere
+    without one), and with --save-mels its mel as <name>_mel.pt."""
+    def save_mel(line, mel):
+        torch_save_atomic(mel, output_dir / f'{Path(phrases[line].output_name).stem}_mel.pt')
+
+    return LineAssembler([phrase_index for phrase_index, _ in pieces], line_writers(phrases, output_dir, None, 0, args),
+                         pause_frames(hop_length, args), hop_length, fade_samples(args),
+                         save_mel if args.save_mels and output_dir is not None else None)
 
 
 def precision_name(amp_precision, args):
@@ -582,7 +612,8 @@ def synthesize_input(args, pcm_out):
     if args.stream:  # one run per input line
         runs_per_pass = pieces_by_phrase(pieces, [ids for _, ids in pieces], len(phrases))
     else:
-        runs_per_pass = length_sorted_batches([len(ids) for _, ids in pieces], args.batch_size)
+        windows = windowed_batches([len(ids) for _, ids in pieces], args.batch_size)
+        runs_per_pass = [batch for window in windows for batch in window]
     if args.warmup_steps >= len(runs_per_pass) * args.repeats:
         raise InferenceError(f'--warmup-steps {args.warmup_steps} leaves no measured run ({len(runs_per_pass)} '
                              f'{"lines" if args.stream else "batches"} x {args.repeats} repeats)')
@@ -595,11 +626,9 @@ def synthesize_input(args, pcm_out):
         open_line = line_writers(phrases, output_dir, pcm_out, pause_samples(vocoder.hop_length, args), args)
         mel_frames, overrun, runs = stream_lines(synthesizer, runs_per_pass, args, logger, open_line)
     else:
-        outputs, overrun, runs = measure(Synthesizer(generator, vocoder, device, amp_precision), pieces,
-                                         runs_per_pass, args, logger)
-        mel_frames = [mel.size(1) for mel, _ in outputs]
-        if output_dir is not None:
-            write_outputs(output_dir, phrases, pieces, outputs, vocoder.hop_length, args)
+        with line_assembler(phrases, pieces, output_dir, vocoder.hop_length, args) as assembler:
+            mel_frames, overrun, runs = measure(Synthesizer(generator, vocoder, device, amp_precision), pieces,
+                                                windows, args, logger, assembler.add)
     report_problems(phrases, pieces, mel_frames, overrun, generator, args, logger)
     if output_dir is not None:
         print(f'wrote {len(phrases)} WAV files to {output_dir}')
@@ -612,13 +641,12 @@ def synthesize_input(args, pcm_out):
     return 0
 
 
+@command('inference.py')
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except (InferenceError, PhraseFileError, CheckpointError, AudioError, OSError) as error:
-        print(f'inference.py: error: {" ".join(str(error).split())}', file=sys.stderr)
-        return 1
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if mel_vocoding.recognises(argv):  # NVIDIA/waveglow's -f mel_files.txt -w CKPT: saved mels to WAVs
+        return mel_vocoding.main(argv)
+    return run(build_parser().parse_args(argv))
 
 
 if __name__ == '__main__':

@@ -23,6 +23,16 @@ def specs_of_role(role):
     return [spec for spec in MODELS.values() if spec.role == role]
 
 
+def upstream_train_args(argv):
+    """Our train.py arguments for the command line of a model's original repository (NVIDIA/tacotron2's,
+    NVIDIA/waveglow's), told apart by its flags; None for any other command line."""
+    for spec in MODELS.values():
+        translated = spec.upstream_train_args(argv) if spec.upstream_train_args else None
+        if translated is not None:
+            return translated
+    return None
+
+
 def default_model_config(model_name):
     """The constructor kwargs at the model's flag defaults (the reference defaults)."""
     return model_spec(model_name).default_config()

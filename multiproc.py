@@ -28,7 +28,7 @@ from torch.distributed.elastic.multiprocessing import SignalException
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
-from common.cli import ArgumentParser
+from common.cli import ArgumentParser, command
 
 LOOPBACK = '127.0.0.1'
 # Recent torchrun has --shutdown-timeout; older launchers (e.g. in the NGC 24.x images) always give ranks 30 s.
@@ -110,6 +110,7 @@ def launch(config, entrypoint, entrypoint_args):
     return 0
 
 
+@command('python -m multiproc')
 def main(argv=None):
     args = parse_args(argv)
     config, entrypoint, entrypoint_args = torchrun.config_from_args(torchrun.parse_args(torchrun_argv(args)))

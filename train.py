@@ -7,29 +7,28 @@ The recipe, top to bottom (train() at the end): parse the flags; set up ranks, p
 (set_up); get the model and state: fresh, warm-started from --checkpoint-path or resumed from the last checkpoint
 in --output (common/restore.py); then epochs of optimizer steps, each epoch ended by validation and checkpoints as
 the schedule says (Trainer, common/run_schedule.py). Everything model-specific comes from the spec that -m names
-(common/model_spec.py): its flags, data, loss and training step; this file names no model.
+(common/model_spec.py): its flags, data, loss and training step; this file names no model. The command lines of
+NVIDIA/tacotron2 and NVIDIA/waveglow are translated into these flags by the model's spec (upstream_train_args).
 
 Decisions where the reference was silent or differed:
   * epochs count from 1; --anneal-steps compare with the 0-based epoch as the reference does;
   * --checkpoint-path is a warm start (weights of any accepted format, the optimizer state when it fits, epochs and
     schedule from zero); --resume-from-last continues exactly and wins over --checkpoint-path once the run has a
     checkpoint of its own, so a preempted fine-tuning job resumes when restarted with the same command;
-  * SIGTERM/SIGINT: a checkpoint at the next step boundary, then exit code 0 (a second signal stops at once);
+  * SIGTERM/SIGINT/SIGHUP: a checkpoint at the next step boundary, then exit code 0 (a second SIGTERM or SIGINT
+    stops at once; a rank whose launcher was killed gets SIGHUP);
   * --amp --amp-dtype fp16 on a CPU is an error (use bf16); TensorBoard is on by default (<output>/tensorboard);
   * cuDNN is on by default (--no-cudnn-enabled turns it off), unlike the reference's opt-in flag.
 """
 import argparse
 import contextlib
 import json
-import random
-import re
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
@@ -38,17 +37,20 @@ from tqdm import tqdm
 import models
 from common import distributed
 from common.checkpoint import CheckpointManager
-from common.cli import ArgumentParser, non_negative_float, non_negative_int, positive_float, positive_int
+from common.upstream_checkpoints import IterationCheckpoints
+from common.cli import ArgumentParser, command, non_negative_float, non_negative_int, positive_float, positive_int
 from common.data_args import add_audio_args, add_data_args, add_text_args
 from common.logger import Logger
 from common.model_spec import ModelSpec
 from common.plotting import heatmap_image
 from common.restore import restore
 from common.run_schedule import RunSchedule
+from common.sampling_rates import check_trained_sampling_rates
 from common.precision import Precision, configure_backends, resolve_precision
 from common.training import (OPTIMIZERS, NonFiniteLossError, StepMetrics, StopRequest, TrainingError,
-                             ignore_stop_signals, learning_rate_at, stop_worker_processes, validate)
-from common.training_state import ResumableBatchSampler, SeededItems, checkpoint_payload, loader_seed, unwrap
+                             learning_rate_at, loaded_batches, prepare_worker, stop_worker_processes, validate)
+from common.training_state import (ResumableBatchSampler, SeededItems, checkpoint_payload, loader_seed,
+                                   seed_every_generator, unwrap)
 
 
 def add_training_args(parser):
@@ -90,6 +92,17 @@ def add_run_args(run):
                      help='Validate every N epochs (and after the last one)')
     run.add_argument('--target-val-loss', default=None, type=float,
                      help='Stop (after saving a checkpoint) once the validation loss is at most this')
+    run.add_argument('--validate-at-checkpoints', action='store_true',
+                     help='Also validate at every --iters-per-checkpoint save, and stop there once '
+                          '--target-val-loss is reached (NVIDIA/tacotron2)')
+    run.add_argument('--checkpoint-name', default=None, metavar='TEMPLATE',
+                     help='Name every checkpoint by iteration, counted from 0 with the first save after the first '
+                          'step, e.g. checkpoint_{iteration} (NVIDIA/tacotron2, NVIDIA/waveglow)')
+    run.add_argument('--resume-from', default=None, metavar='CHECKPOINT',
+                     help='Continue exactly from this checkpoint of ours (as --resume-from-last does from the newest)')
+    run.add_argument('--warm-start-skip', default=[], nargs='*', metavar='KEY',
+                     help='With --checkpoint-path: build the model from the flags and take every weight of the file '
+                          'but these state-dict keys, with a fresh optimizer (NVIDIA/tacotron2 --warm_start)')
     run.add_argument('--workers', default=4, type=non_negative_int,
                      help='DataLoader worker processes per rank (0: load in the training process)')
 
@@ -158,6 +171,35 @@ def read_config_file(path):
     return {key.lstrip('-').replace('-', '_'): value for key, value in config.items()}
 
 
+def config_value_problem(action, value):
+    """What the flag of `action` takes when the JSON `value` does not fit it (argparse would read a string "false"
+    as a true switch, null as the text None, true as 1), or None. Values that fit are then parsed as typed ones."""
+    if action.nargs == 0 or isinstance(action, argparse.BooleanOptionalAction):
+        return None if isinstance(value, bool) else 'true or false'
+    if isinstance(action.const, bool) and isinstance(value, bool):  # a switch that also takes a value
+        return None
+    expected, fits = json_kind(action.type)
+    takes_list = action.nargs not in (None, '?')
+    if all(map(fits, value if takes_list and isinstance(value, list) else [value])):
+        return None
+    return f'{expected} or a list of them' if takes_list else expected
+
+
+def json_kind(flag_type):
+    """(what a flag of this argparse type takes, as words; whether a JSON value is one)."""
+    def number(value):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    kind = getattr(flag_type, '__name__', None)  # common/cli's checked types keep their base type's name
+    if kind == 'int':
+        return 'an integer', lambda value: number(value) and isinstance(value, int)
+    if kind == 'float':
+        return 'a number', number
+    if flag_type in (None, str):
+        return 'a string', lambda value: isinstance(value, str)
+    # a type of its own (e.g. HiFi-GAN's '1,2' lists, which also read a config file's nested [1, 2]) checks the text
+    return 'a string, number or list', lambda value: isinstance(value, (str, list)) or number(value)
+
+
 def config_tokens(config, parser, path):
     """The config file's flags as command-line tokens, so that argparse checks them like typed ones."""
     actions = {action.dest: action for action in parser._actions if action.option_strings}
@@ -166,9 +208,9 @@ def config_tokens(config, parser, path):
         action = actions.get(dest)
         if action is None or dest in ('config_file', 'help'):
             raise TrainingError(f'--config-file {path}: unknown flag {dest!r}')
-        if action.nargs == 0 or isinstance(action, argparse.BooleanOptionalAction):
-            if not isinstance(value, bool):  # a string "false" would read as true
-                raise TrainingError(f'--config-file {path}: {dest!r} takes true or false, not {value!r}')
+        problem = config_value_problem(action, value)
+        if problem:
+            raise TrainingError(f'--config-file {path}: {dest!r} takes {problem}, not {json.dumps(value)}')
         if isinstance(action, argparse.BooleanOptionalAction):  # option strings: --flag, --no-flag
             tokens.append(action.option_strings[0 if value else 1])
         elif action.nargs == 0:  # store_true
@@ -180,6 +222,7 @@ def config_tokens(config, parser, path):
 
 def parse_args(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
+    argv = models.upstream_train_args(argv) or argv  # NVIDIA/tacotron2's or NVIDIA/waveglow's command line
     first = ArgumentParser(prog='train.py', add_help=False)
     first.add_argument('-m', '--model-name')
     first.add_argument('--config-file')
@@ -193,12 +236,6 @@ def parse_args(argv=None):
     return parser.parse_args(config_tokens(config, parser, known.config_file) + argv)
 
 
-def seed_everything(seed):
-    random.seed(seed)
-    np.random.seed(seed % 2 ** 32)
-    torch.manual_seed(seed)
-
-
 def data_loaders(args, spec, rank, world_size, device):
     train_set = spec.get_dataset(args, args.training_files)
     val_set = spec.get_dataset(args, args.validation_files)
@@ -210,12 +247,12 @@ def data_loaders(args, spec, rank, world_size, device):
                             f'{args.training_files} give no optimizer step of {args.gradient_accumulation_steps} '
                             f'batch(es) on each of {world_size} rank(s)')
     common = dict(num_workers=args.workers, collate_fn=collate, pin_memory=device.type == 'cuda',
-                  worker_init_fn=ignore_stop_signals)
+                  worker_init_fn=prepare_worker)
     train_loader = DataLoader(SeededItems(train_set, args.seed), batch_sampler=batches, generator=torch.Generator(),
                               **common)
     # every rank validates its own share of the clips, without DistributedSampler's padding by repetition
-    val_loader = DataLoader(val_set, sampler=range(rank, len(val_set), world_size), batch_size=args.batch_size,
-                            **common)
+    val_loader = DataLoader(SeededItems(val_set, args.seed), sampler=range(rank, len(val_set), world_size),
+                            batch_size=args.batch_size, **common)
     return train_loader, val_loader
 
 
@@ -251,15 +288,18 @@ def set_up(args, cleanup):
         flag = '--anneal-steps' if args.anneal_steps else '--lr-decay'
         raise TrainingError(f'{flag} and --warmup-steps > 0 select two different schedules: choose one '
                             '(pass --warmup-steps 0 to schedule by epoch)')
-    seed_everything(args.seed + dist.rank)
+    seed_every_generator(args.seed + dist.rank)
     train_loader, val_loader = data_loaders(args, spec, dist.rank, dist.world_size, dist.device)
 
     output = Path(args.output)
-    checkpoints = CheckpointManager(output, spec.name, keep_last=args.keep_checkpoints,
-                                    milestones=args.keep_milestones)
-    resume_path = None
+    if args.checkpoint_name:
+        checkpoints = IterationCheckpoints(output, args.checkpoint_name)
+    else:
+        checkpoints = CheckpointManager(output, spec.name, keep_last=args.keep_checkpoints,
+                                        milestones=args.keep_milestones)
+    resume_path = Path(args.resume_from) if args.resume_from else None
     if args.resume_from_last and dist.rank == 0 and output.is_dir():
-        resume_path = checkpoints.last_path()
+        resume_path = checkpoints.last_path() or resume_path
     resume_path = distributed.broadcast_object(resume_path)
     tensorboard_dir = None if args.no_tensorboard else (args.tensorboard or output / 'tensorboard')
     logger = Logger(args.log_file or output / 'nvlog.json', tensorboard_dir, enabled=dist.rank == 0,
@@ -299,10 +339,11 @@ class Trainer:
         run_start = time.perf_counter()
         if self.progress.epoch > self.args.epochs:
             self.logger.info(f'nothing to do: {self.args.epochs} epochs already trained')
+        outcome = None
         while self.progress.epoch <= self.args.epochs:
-            if self.train_epoch() == 'stopped':
-                return 0
-            outcome = self.end_epoch()
+            outcome = self.train_epoch()
+            if outcome == 'next':
+                outcome = self.end_epoch()
             if outcome == 'stopped':
                 return 0
             if outcome == 'finished':
@@ -310,17 +351,21 @@ class Trainer:
             self.progress.start_epoch(self.progress.epoch + 1)
         self.logger.log((), {'val_loss': self.val_loss, 'iterations': self.progress.iteration,
                              'run_time': time.perf_counter() - run_start})
+        if self.args.target_val_loss is not None:
+            self.logger.info(f'training status: {"success" if outcome == "finished" else "aborted"} (--target-val-loss '
+                             f'{self.args.target_val_loss} {"reached" if outcome == "finished" else "not reached"})')
         return 0
 
     def train_epoch(self):
-        """The epoch's remaining optimizer steps -> 'stopped' when a signal ended the run mid-epoch."""
+        """The epoch's remaining optimizer steps -> 'stopped' when a signal ended the run mid-epoch, 'finished'
+        when a validation within it reached --target-val-loss, else 'next'."""
         epoch, k = self.progress.epoch, self.args.gradient_accumulation_steps
         self.batches.set_epoch(epoch, skip=self.progress.batches_done)
         self.train_loader.generator.manual_seed(loader_seed(self.args.seed, self.rank, epoch))
         self.spec.start_epoch(self.loss_function, epoch)
         self.step_start = time.perf_counter()
-        bar = tqdm(self.train_loader, disable=not (self.rank == 0 and sys.stderr.isatty()), desc=f'epoch {epoch}',
-                   leave=False)
+        bar = tqdm(loaded_batches(self.train_loader), total=len(self.train_loader), desc=f'epoch {epoch}',
+                   disable=not (self.rank == 0 and sys.stderr.isatty()), leave=False)
         for index, batch in enumerate(bar, start=self.progress.batches_done):
             if index % k == 0:
                 metrics = self.begin_step()
@@ -329,8 +374,9 @@ class Trainer:
             metrics.add(loss, meta, num_items)
             if index % k == k - 1:
                 self.finish_step(metrics, batches_done=index + 1)
-                if self.after_step() == 'stopped':
-                    return 'stopped'
+                outcome = self.after_step()
+                if outcome != 'next':
+                    return outcome
         return 'next'
 
     def begin_step(self):
@@ -358,7 +404,7 @@ class Trainer:
 
     def after_step(self):
         """Inside an epoch: stop on a signal, or save when --iters-per-checkpoint says so (an epoch's last step is
-        left to end_epoch) -> 'stopped' or 'next'."""
+        left to end_epoch) -> 'stopped', 'finished' (--target-val-loss reached) or 'next'."""
         if self.progress.batches_done == self.batches.batches_per_epoch():
             return 'next'
         if self.stop.requested_anywhere(self.device):
@@ -367,8 +413,24 @@ class Trainer:
                              'continue with --resume-from-last')
             return 'stopped'
         if self.schedule.checkpoint_due_after_step(self.progress.iteration):
-            self.save(epoch_complete=False)
+            return self.checkpoint_within_epoch()
         return 'next'
+
+    def checkpoint_within_epoch(self):
+        """An --iters-per-checkpoint save, after a validation where --validate-at-checkpoints asks for one ->
+        'finished' when that validation reached --target-val-loss, else 'next'."""
+        validated = self.schedule.validation_due_after_step(self.progress.iteration)
+        if validated:
+            self.validate()
+        self.save(epoch_complete=False)
+        return 'finished' if validated and self.target_reached() else 'next'
+
+    def target_reached(self):
+        reached = self.schedule.target_reached(self.val_loss)
+        if reached:
+            self.logger.info(f'validation loss {self.val_loss:.5g} reached --target-val-loss '
+                             f'{self.args.target_val_loss}')
+        return reached
 
     def end_epoch(self):
         """Log the epoch, validate and save as the schedule says -> 'finished' when the target validation loss is
@@ -377,16 +439,14 @@ class Trainer:
         self.logger.log((epoch,), {'train_epoch_loss': progress.epoch_loss_sum / progress.epoch_steps,
                                    'train_epoch_items_per_sec': progress.epoch_items / progress.epoch_seconds,
                                    'train_epoch_time': progress.epoch_seconds}, tensorboard_step=progress.iteration)
-        validated = self.schedule.validation_due(epoch)
+        validated = self.schedule.validation_due(epoch, progress.iteration)
         if validated:
             self.validate()
-        reached = validated and self.schedule.target_reached(self.val_loss)
+        reached = validated and self.target_reached()
         stopping = self.stop.requested_anywhere(self.device)  # a signal may come during validation
         if reached or stopping or self.schedule.checkpoint_due_after_epoch(epoch, progress.iteration):
             self.save(epoch_complete=True)
         if reached:
-            self.logger.info(f'validation loss {self.val_loss:.5g} reached --target-val-loss '
-                             f'{self.args.target_val_loss}')
             return 'finished'
         if stopping and not self.schedule.is_last(epoch):
             self.logger.info(f'stopped by a signal after epoch {epoch}; continue with --resume-from-last')
@@ -423,35 +483,23 @@ class Trainer:
 def train(args, stop, cleanup):
     """The recipe: set up, restore (fresh, warm start or resume), then train."""
     setup = set_up(args, cleanup)
+    check_trained_sampling_rates({'--checkpoint-path': args.checkpoint_path, '--resume-from': setup.resume_path},
+                                 args.sampling_rate)
     restored = restore(args, setup.spec, models.MODELS.values(), setup.resume_path, setup.dist.rank,
                        setup.dist.world_size, setup.logger.info)
     trainer = Trainer(args, setup, restored, stop)
     del restored  # the weights now live in the model: free the checkpoint's copy
     trainer.announce(setup.tf32)
-    return trainer.run()
+    with distributed.lost_ranks_reported():
+        return trainer.run()
 
 
-def one_line(error):
-    """The error's message on one line; a DataLoader worker's error carries the worker's traceback, whose last
-    line is the original message after its exception's qualified name."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    if not lines:
-        return type(error).__name__
-    return re.sub(r'^[\w.]+(Error|Exception): ', '', lines[-1]) if len(lines) > 1 else lines[-1]
-
-
+@command('train.py', expected=(NonFiniteLossError,))
 def main(argv=None):
     try:
         args = parse_args(argv)
         with StopRequest() as stop, contextlib.ExitStack() as cleanup:
             return train(args, stop, cleanup)
-    except (ValueError, NonFiniteLossError) as error:
-        print(f'train.py: error: {one_line(error)}', file=sys.stderr)
-        return 1
-    except OSError as error:  # an output folder that cannot be written, a full disk
-        where = f'{error.filename}: ' if error.filename else ''
-        print(f'train.py: error: {where}{error.strerror or error}', file=sys.stderr)
-        return 1
     finally:
         stop_worker_processes()
         distributed.cleanup()

@@ -55,6 +55,7 @@ import models
 import prepare_dataset
 from benchmarks.training import PREFIX, REPO_ROOT, demo_config_flags
 from common.benchmarking import SEED, AlignmentCase, cases_of_kind
+from common.cli import ArgumentParser, command, run_step
 from common.corpus.timings import even_shares, speech_bounds, word_segments
 from common.data_args import add_audio_args, add_text_args, stft_kwargs
 from common.fileio import load_tensor
@@ -182,7 +183,7 @@ def prepare_corpus(dataset, num_clips, cases, build):
     """Build the embedded corpus (when `build`), split it as the demo does and preprocess all three splits."""
     if build:
         from common.corpus.build import main as build_corpus
-        build_corpus(['--output', str(dataset), '--num-clips', str(num_clips)])
+        run_step(build_corpus, ['--output', str(dataset), '--num-clips', str(num_clips)])
     filelists = [audio_filelist_path(dataset / 'filelists', PREFIX, split) for split in SPLITS]
     if not all(path.is_file() for path in filelists):
         write_split_filelists(dataset / 'metadata.csv', dataset / 'filelists', PREFIX)
@@ -190,8 +191,8 @@ def prepare_corpus(dataset, num_clips, cases, build):
     needed = [prepare_dataset.derived_filelist_path(path, case.filelist_kind)
               for path in filelists for _, case in cases]
     if not all(path.is_file() for path in needed):
-        prepare_dataset.main(['--dataset-path', str(dataset), '--wav-text-filelist', *map(str, filelists),
-                              *extract_flags(cases)])
+        run_step(prepare_dataset.main, ['--dataset-path', str(dataset), '--wav-text-filelist',
+                                        *map(str, filelists), *extract_flags(cases)])
 
 
 def load_test_clips(dataset, stft, cleaner_names):
@@ -379,9 +380,10 @@ def run(args, dataset, work):
     return report
 
 
+@command('python -m benchmarks.alignment')
 def main(argv=None):
     cases = alignment_cases()
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog='python -m benchmarks.alignment', description=__doc__.splitlines()[0])
     parser.add_argument('-d', '--dataset-path', type=Path,
                         help='The embedded corpus, built (scripts/build_corpus.sh) or prepared; default: build one')
     parser.add_argument('--num-clips', type=int, default=300,
@@ -399,8 +401,9 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as scratch:
         work = args.work_dir or Path(scratch)
         work.mkdir(parents=True, exist_ok=True)
-        return run(args, args.dataset_path or work / 'corpus', work)
+        run(args, args.dataset_path or work / 'corpus', work)
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

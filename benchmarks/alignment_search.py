@@ -8,13 +8,14 @@ the device, through binarize_attention as a model calls it in its forward pass (
 copy back). The one-time numba compilation is timed separately, then the median and range of --repeats
 timed calls are printed. The search's cost does not depend on the attention's values.
 """
-import argparse
 import statistics
+import sys
 import time
 
 import torch
 
 from common.alignment_search import binarize_attention
+from common.cli import ArgumentParser, command
 
 
 def soft_attention(batch_size, n_frames, n_symbols, device):
@@ -36,8 +37,9 @@ def time_calls(function, device, repeats):
     return runs
 
 
+@command('python -m benchmarks.alignment_search')
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog='python -m benchmarks.alignment_search', description=__doc__.splitlines()[0])
     parser.add_argument('--batch-size', type=int, default=16)
     parser.add_argument('--frames', type=int, default=800)
     parser.add_argument('--symbols', type=int, default=150)
@@ -65,4 +67,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -6,12 +6,14 @@ when nothing gets in the way, and a floor must not be set higher than that.
 
     python -m benchmarks.ceilings [--threads 2] [--device cpu] [--quick] [--json out.json]
 """
-import argparse
 import json
 import os
+import sys
 import time
 
 import torch
+
+from common.cli import ArgumentParser, command
 
 GEMM_SIZE = 2048           # 17 GFLOP per product: long enough to hide call overheads, short enough to repeat
 STREAM_BYTES = 256 << 20   # 256 MiB per buffer: far beyond any cache level
@@ -103,8 +105,9 @@ def format_ceilings(c):
             f"read {c['read_gbps']:.1f} GB/s; load average {c['loadavg']['before']} -> {c['loadavg']['after']}")
 
 
+@command('python -m benchmarks.ceilings')
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = ArgumentParser(prog='python -m benchmarks.ceilings', description=__doc__.split('\n')[0])
     parser.add_argument('--threads', type=int, default=2, help='torch.set_num_threads (CPU)')
     parser.add_argument('--device', default='cpu', help='cpu or cuda')
     parser.add_argument('--quick', action='store_true', help='smaller products, fewer repeats')
@@ -119,4 +122,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -15,13 +15,14 @@ Every run starts from the same seed, so that a model that draws random numbers a
 --precisions onnx onnx-int8 measure the model exported (export.py) and run by ONNX Runtime, float32 and int8
 (export.py --int8), against the same PyTorch fp32 output, for the cases that have an ONNX form (QualityCase.onnx).
 """
-import argparse
 import json
+import sys
 from dataclasses import dataclass
 
 import torch
 
 import models
+from common.cli import ArgumentParser, command
 from common.benchmarking import SEED, QualityCase, cases_of_kind, inference_call, onnx_call, sentence_ids
 from common.model_spec import GENERATOR
 from common.precision import Precision
@@ -121,8 +122,9 @@ def measure(precision_list, checkpoints):
     return results
 
 
+@command('python -m benchmarks.quality')
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = ArgumentParser(prog='python -m benchmarks.quality', description=__doc__.split('\n')[0])
     parser.add_argument('--precisions', nargs='+', default=list(DEFAULT_CHOICES), choices=CHOICES,
                         help='onnx, onnx-int8: the model exported and run by ONNX Runtime, float32 or int8')
     for spec, _ in quality_cases():
@@ -140,4 +142,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

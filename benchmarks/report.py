@@ -6,8 +6,10 @@ and the ratios, and the floor distance of the first report.
 The first report is the one compared: its ratio to the reference and, for every further report, its ratio to that
 report's figure for the same case (a like-for-like comparison when they were taken in one session).
 """
-import argparse
 import json
+import sys
+
+from common.cli import ArgumentParser, command
 
 
 def load(path):
@@ -34,8 +36,9 @@ def table(reports, names):
     return lines
 
 
+@command('python -m benchmarks.report')
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = ArgumentParser(prog='python -m benchmarks.report', description=__doc__.split('\n')[0])
     parser.add_argument('reports', nargs='+', help='JSON files written by python -m benchmarks.speed --json')
     parser.add_argument('--names', nargs='+', help='column names, one per report (default: the file names)')
     args = parser.parse_args(argv)
@@ -46,4 +49,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

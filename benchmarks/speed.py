@@ -23,6 +23,7 @@ import dataclasses
 import json
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -30,6 +31,7 @@ import torch
 
 import models
 from benchmarks import ceilings, floors
+from common.cli import ArgumentParser, command
 from common.benchmarking import PRECISION_BYTES, SpeedCase, cases_of_kind, onnx_call
 from common.precision import Precision, configure_backends
 
@@ -143,7 +145,7 @@ HEADER = (f"{'case':<15} {'dev':<5} {'backend':<7} {'prec':<5} {'figure':>10} {'
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Speed of every model against the reference CPU baseline.')
+    parser = ArgumentParser(prog='python -m benchmarks.speed', description='Speed of every model against the reference CPU baseline.')
     parser.add_argument('--cases', default=','.join(CASES),
                         help=f'comma-separated subset of: {", ".join(CASES)}')
     parser.add_argument('--precision', default='fp32', choices=list(PRECISION_BYTES),
@@ -173,11 +175,10 @@ def parse_args(argv=None):
     return args
 
 
+@command('python -m benchmarks.speed')
 def main(argv=None):
-    try:
-        run(parse_args(argv))
-    except ValueError as error:  # bad input: one line, no traceback
-        raise SystemExit(f'error: {error}') from None
+    run(parse_args(argv))
+    return 0
 
 
 def run(args):
@@ -237,4 +238,4 @@ def _cpu_name():
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -10,9 +10,9 @@ loading in the training process (--workers 0); the first --warmup-steps optimize
 items of the timed steps / their time, as train.py logs them (train_iter_time: data loading, forward, backward,
 optimizer step).
 """
-import argparse
 import contextlib
 import io
+import sys
 import tempfile
 from pathlib import Path
 
@@ -20,6 +20,7 @@ import torch
 
 import models
 import train
+from common.cli import ArgumentParser, command, run_step
 from common.benchmarking import TrainingCase, cases_of_kind
 from common.logger import read_json_log
 from common.splits import audio_filelist_path, write_split_filelists
@@ -45,11 +46,11 @@ def prepare_corpus(folder, num_clips):
     from common.corpus import build
 
     import prepare_dataset
-    build.main(['--output', str(folder), '--num-clips', str(num_clips)])
+    run_step(build.main, ['--output', str(folder), '--num-clips', str(num_clips)])
     write_split_filelists(folder / 'metadata.csv', folder / 'filelists', PREFIX)
     filelists = [str(audio_filelist_path(folder / 'filelists', PREFIX, split)) for split in ('train', 'val')]
-    prepare_dataset.main(['--dataset-path', str(folder), '--wav-text-filelist', *filelists, '--extract-mels',
-                          '--extract-durations', '--extract-pitch'])
+    run_step(prepare_dataset.main, ['--dataset-path', str(folder), '--wav-text-filelist', *filelists,
+                                    '--extract-mels', '--extract-durations', '--extract-pitch'])
 
 
 def train_argv(spec, case, precision, dataset, output, epochs):
@@ -82,9 +83,10 @@ def benchmark(spec, case, precision, dataset, epochs, warmup_steps):
         return throughput(Path(output) / 'nvlog.json', warmup_steps)
 
 
+@command('python -m benchmarks.training')
 def main(argv=None):
     cases = training_cases()
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog='python -m benchmarks.training', description=__doc__.splitlines()[0])
     parser.add_argument('--dataset-path', type=Path, help='A prepared embedded corpus (default: build one)')
     parser.add_argument('--num-clips', type=int, default=16, help='Clips to build without --dataset-path')
     parser.add_argument('--models', nargs='+', default=list(cases), choices=list(cases))
@@ -116,4 +118,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -83,8 +83,11 @@ def load_tensor(path, what='tensor'):
     try:
         value = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as error:  # torch.load raises several types for corrupt or foreign files
+        # torch's text for a refused pickle advises loading with weights_only=False: not advice to pass on
+        details = ('a pickled Python object or no pickle at all' if 'Weights only load failed' in str(error)
+                   else f'{type(error).__name__}: {_first_line(error)}')
         raise TensorFileError(f'{path}: not a readable tensor file, it may be truncated or corrupt '
-                              f'({type(error).__name__}: {_first_line(error)})') from None
+                              f'({details})') from None
     if not isinstance(value, torch.Tensor):
         raise TensorFileError(f'{path}: holds a {type(value).__name__}, expected a {what} tensor')
     return value

@@ -112,8 +112,17 @@ def write_filelist(path, rows):
 
 
 def entry_text_ids(entry, text_cleaners):
-    """The entry's transcript as symbol ids (int64 tensor) of the 1.0 front end; see checked_text_ids."""
-    return checked_text_ids(entry, text_to_sequence(entry.text, text_cleaners))
+    """The entry's transcript as symbol ids (int64 tensor) of the 1.0 front end; see encoded_text_ids."""
+    return encoded_text_ids(entry, lambda text: text_to_sequence(text, text_cleaners))
+
+
+def encoded_text_ids(entry, encode):
+    """checked_text_ids of encode(entry.text): a transcript the front end cannot read is an error at its line."""
+    try:
+        ids = encode(entry.text)
+    except ValueError as error:
+        raise entry.error(f'transcript: {error}') from None
+    return checked_text_ids(entry, ids)
 
 
 def checked_text_ids(entry, ids):

@@ -8,7 +8,6 @@ per second of compute (above 1: faster than real time), as the reference recipes
 
 `python -m common.latency LOG.json [LOG.json ...]` prints one table row per JSON log's summary record.
 """
-import argparse
 import math
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from common.cli import ArgumentParser, command
 from common.logger import format_value, read_json_log
 
 PERCENTILES = (50, 90, 95, 99)
@@ -145,16 +145,12 @@ def summary_record(log_path):
     return summaries[-1]
 
 
+@command('python -m common.latency')
 def main(argv=None):
-    parser = argparse.ArgumentParser(description='Print the latency summaries of inference JSON logs as one table')
+    parser = ArgumentParser(prog='python -m common.latency', description='Print the latency summaries of inference JSON logs as one table')
     parser.add_argument('logs', nargs='+', help='JSON-lines logs written by inference.py --log-file')
     args = parser.parse_args(argv)
-    try:
-        cases = [(Path(path).stem, summary_record(path)) for path in args.logs]
-    except (OSError, ValueError) as error:
-        print(f'common.latency: error: {error}', file=sys.stderr)
-        return 1
-    print(format_comparison(cases))
+    print(format_comparison([(Path(path).stem, summary_record(path)) for path in args.logs]))
     return 0
 
 

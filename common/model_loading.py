@@ -27,16 +27,38 @@ def model_from_checkpoint(spec, checkpoint, source, specs):
         what = f'a {found} checkpoint' if found else 'no parameters of any known model'
         raise CheckpointError(f'{source}: holds {what}, not {spec.name}')
     if config is None:
-        config = spec.config_from_state_dict(state_dict) if spec.config_from_state_dict else spec.default_config()
+        config = config_of_state_dict(spec, state_dict, source)
+    model = new_model(spec, config, source)
     try:
-        model = spec.model_class(**config)
         spec.load_weights(model, state_dict)
     except (RuntimeError, TypeError, ValueError) as error:
-        details = ' '.join(str(error).split())  # one line, however many keys torch lists
-        if len(details) > MAX_DETAILS:
-            details = details[:MAX_DETAILS] + '...'
-        raise CheckpointError(f'{source}: does not fit a {spec.name} of its config ({details})') from None
+        raise CheckpointError(f'{source}: does not fit a {spec.name} of its config ({_details(error)})') from None
     return model, config
+
+
+def config_of_state_dict(spec, state_dict, source):
+    """The sizes a bare state dict's tensors imply (the flag defaults for a model that cannot tell)."""
+    if spec.config_from_state_dict is None:
+        return spec.default_config()
+    try:
+        return spec.config_from_state_dict(state_dict)
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:  # missing or misshapen tensors
+        raise CheckpointError(f'{source}: cannot read the sizes of a {spec.name} from its tensors '
+                              f'({_details(error)})') from None
+
+
+def new_model(spec, config, source):
+    """spec.model_class(**config); a config it cannot build is the checkpoint's error."""
+    try:
+        return spec.model_class(**config)
+    except (RuntimeError, TypeError, ValueError) as error:
+        raise CheckpointError(f'{source}: its config does not build a {spec.name} ({_details(error)})') from None
+
+
+def _details(error):
+    """One line, however many keys torch lists."""
+    details = ' '.join(str(error).split()) or type(error).__name__
+    return details if len(details) <= MAX_DETAILS else details[:MAX_DETAILS] + '...'
 
 
 def ready_for_inference(spec, model, device):

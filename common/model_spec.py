@@ -21,6 +21,8 @@ defaults that do nothing special, so a package sets only the ones where it diffe
   data         teacher_forced_alignment (a generator whose attention gives other models their durations),
                teacher_forcing (a generator whose teacher-forced mels a vocoder is fine-tuned on)
   benchmarks   benchmark_cases (common/benchmarking.py: what benchmarks/ times and measures of this model)
+  upstream     upstream_train_args (train.py run with the command line of the model's original repository), hub
+               (NVIDIA's torch.hub entry point: download URLs, return shape; hubconf.py)
 Every model instance has an `n_mel_channels` attribute: the mel bands a generator makes or a vocoder takes.
 """
 import argparse
@@ -144,6 +146,10 @@ class ModelSpec:
     teacher_forced_alignment: Optional[Callable] = None  # (model, text ids (T,), mel (n_mel, F)) -> (F, T)
     teacher_forcing: Optional[TeacherForcing] = None  # a generator's teacher-forced mels (prepare_dataset.py)
     benchmark_cases: tuple = ()  # SpeedCase, QualityCase, TrainingCase (common/benchmarking.py) for benchmarks/
+    upstream_train_args: Optional[Callable] = None  # (argv) -> our train.py arguments for the command line of the
+                                                    # model's original repository (NVIDIA/tacotron2, NVIDIA/waveglow),
+                                                    # None for any other command line
+    hub: Optional[object] = None  # common.upstream_hub.HubEntry: what NVIDIA's torch.hub entry point of the model does
 
     def __post_init__(self):
         if self.role not in ROLES:

@@ -11,7 +11,6 @@ What stays in the PyTorch path: splitting long lines into sentences, and the den
 onnxruntime has both). Here each input line is synthesized whole and written as audio_<k>.wav (k the 0-based line),
 16-bit PCM, by the standard library's wave module.
 """
-import argparse
 import json
 import sys
 import wave
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 
+from common.cli import ArgumentParser, command, non_negative_float, positive_float, positive_int
 from common.export_format import (AUTOREGRESSIVE_GRAPHS, AUTOREGRESSIVE_TEXT_TO_MEL, MEL_TO_AUDIO, METADATA_KEY,
                                    TEXT_TO_MEL)
 from common.text.processing import text_processing
@@ -261,35 +261,33 @@ def write_wav(path, audio, sampling_rate):
     temporary.replace(path)
 
 
+@command('python -m common.onnx_runtime')
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog='python -m common.onnx_runtime', description=__doc__.split('\n')[0])
+    parser = ArgumentParser(prog='python -m common.onnx_runtime', description=__doc__.split('\n')[0])
     parser.add_argument('--generator', required=True, help='Exported mel generator (.onnx file, or folder)')
     parser.add_argument('--vocoder', required=True, help='Exported vocoder (.onnx file)')
     parser.add_argument('-i', '--input', required=True, help='Text file, one utterance per line')
     parser.add_argument('-o', '--output', required=True, help='Folder for the WAV files')
-    parser.add_argument('--sampling-rate', type=int, default=22050)
-    parser.add_argument('--sigma', type=float, default=0.0, help='Noise scale of a vocoder that takes noise')
-    parser.add_argument('--pace', type=float, default=1.0, help='Speaking rate of a text-to-mel graph')
+    parser.add_argument('--sampling-rate', type=positive_int, default=22050)
+    parser.add_argument('--sigma', type=non_negative_float, default=0.0,
+                        help='Noise scale of a vocoder that takes noise')
+    parser.add_argument('--pace', type=positive_float, default=1.0, help='Speaking rate of a text-to-mel graph')
     args = parser.parse_args(argv)
-    try:
-        generator_options = {'pace': args.pace} if args.pace != 1.0 else {}
-        generator, vocoder = load(args.generator, **generator_options), load(args.vocoder, sigma=args.sigma)
-        if (generator.role, vocoder.role) != ('generator', 'vocoder'):
-            raise OnnxModelError(f'--generator {args.generator} and --vocoder {args.vocoder}: a mel generator and '
-                                 'a vocoder are needed, in that order')
-        if generator.n_mel_channels != vocoder.n_mel_channels:
-            raise OnnxModelError(f'--generator {args.generator} makes {generator.n_mel_channels}-band mels but '
-                                 f'--vocoder {args.vocoder} takes {vocoder.n_mel_channels}')
-        lines = Path(args.input).read_text(encoding='utf-8').splitlines()
-        output = Path(args.output)
-        output.mkdir(parents=True, exist_ok=True)
-        for number, line in enumerate(lines):
-            if line.strip():
-                audio, = synthesize([line.strip()], generator, vocoder)
-                write_wav(output / f'audio_{number}.wav', audio, args.sampling_rate)
-    except (OnnxModelError, OSError) as error:
-        print(f'{parser.prog}: error: {error}', file=sys.stderr)
-        return 1
+    generator_options = {'pace': args.pace} if args.pace != 1.0 else {}
+    generator, vocoder = load(args.generator, **generator_options), load(args.vocoder, sigma=args.sigma)
+    if (generator.role, vocoder.role) != ('generator', 'vocoder'):
+        raise OnnxModelError(f'--generator {args.generator} and --vocoder {args.vocoder}: a mel generator and '
+                             'a vocoder are needed, in that order')
+    if generator.n_mel_channels != vocoder.n_mel_channels:
+        raise OnnxModelError(f'--generator {args.generator} makes {generator.n_mel_channels}-band mels but '
+                             f'--vocoder {args.vocoder} takes {vocoder.n_mel_channels}')
+    lines = Path(args.input).read_text(encoding='utf-8').splitlines()
+    output = Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    for number, line in enumerate(lines):
+        if line.strip():
+            audio, = synthesize([line.strip()], generator, vocoder)
+            write_wav(output / f'audio_{number}.wav', audio, args.sampling_rate)
     print(f'wrote {sum(bool(line.strip()) for line in lines)} WAV files to {output}')
     return 0
 

@@ -9,7 +9,7 @@ from typing import Optional
 import torch
 from torch import nn
 
-from common.checkpoint import load_checkpoint
+from common.checkpoint import CheckpointError, load_checkpoint, split_checkpoint, strip_module_prefix
 from common.model_loading import model_from_checkpoint
 from common.training_state import Progress, read_training_checkpoint, resume_progress
 
@@ -48,9 +48,32 @@ def _fresh(args, spec):
 def _warm_start(args, spec, known_specs, log):
     path = args.checkpoint_path
     checkpoint = load_checkpoint(path, allow_pickle=args.allow_pickle)
+    if args.warm_start_skip:
+        return _warm_start_skipping(args, spec, checkpoint, path, log)
     model, config = model_from_checkpoint(spec, checkpoint, path, known_specs)
     log(f'warm start from {path} (its model config; the model flags are not used)')
     return Restored(model, config, _training_entries(checkpoint), source=Path(path))
+
+
+def _warm_start_skipping(args, spec, checkpoint, path, log):
+    """NVIDIA/tacotron2's warm start: the model of the flags, every weight of the file but the skipped keys (which
+    keep their fresh values, so they may differ in size, e.g. another symbol set's embedding), a fresh optimizer."""
+    restored = _fresh(args, spec)
+    weights = strip_module_prefix(split_checkpoint(checkpoint, source=path)[0])
+    state = restored.model.state_dict()
+    unknown = sorted(set(weights) - set(state) - set(args.warm_start_skip))
+    missing = sorted(set(state) - set(weights) - set(args.warm_start_skip))
+    if unknown or missing:
+        problem = f'unexpected key {unknown[0]}' if unknown else f'no key {missing[0]}'
+        raise CheckpointError(f'{path}: does not fit a {spec.name} of these flags ({problem})')
+    state.update({key: value for key, value in weights.items() if key not in args.warm_start_skip})
+    try:
+        restored.model.load_state_dict(state)
+    except RuntimeError as error:
+        raise CheckpointError(f'{path}: does not fit a {spec.name} of these flags '
+                              f'({" ".join(str(error).split())[:300]})') from None
+    log(f'warm start from {path}: every weight but {", ".join(args.warm_start_skip)}, a fresh optimizer')
+    return Restored(restored.model, restored.config, source=Path(path))
 
 
 def _training_entries(checkpoint):

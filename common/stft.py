@@ -34,7 +34,8 @@ class STFT(nn.Module):
         if window != 'hann':
             raise ValueError(f"STFT supports only window='hann', got {window!r}")
         if win_length > filter_length:
-            raise ValueError(f'STFT win_length ({win_length}) must not exceed filter_length ({filter_length})')
+            raise ValueError(f'--win-length {win_length} must not exceed --filter-length {filter_length} (the STFT '
+                             'window lies within its frame)')
         self.filter_length = filter_length
         self.hop_length = hop_length
         self.win_length = win_length

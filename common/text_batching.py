@@ -7,6 +7,7 @@ split into sentences (and over-long sentences at clause breaks, then between wor
 within what an attention-based decoder can speak; the pieces of a phrase are joined again after synthesis, each
 faded out and followed by a short pause.
 """
+import contextlib
 import csv
 import math
 import re
@@ -18,12 +19,17 @@ from pathlib import Path
 import torch
 
 from common.stft import LOG_CLIP
-from common.text import PAD_ID
+from common.text import PAD_ID, text_to_sequence
 from common.text.abbreviations import ABBREVIATIONS
 
 MAX_PIECE_CHARS = 300  # about 20 s of speech at LJSpeech's pace: within Tacotron 2's default 2000 decoder steps
+# a piece's symbols may outnumber its characters (numbers and abbreviations spelled out) up to this many times
+# before it is cut between words
+MAX_SYMBOLS_PER_CHAR = 2
+WINDOW_BATCHES = 4  # batches of pieces sorted by length together: enough to pad little, few outputs held at once
 TSV_SUFFIX = '.tsv'
 SILENT_MEL = math.log(LOG_CLIP)  # log-mel value of silence, for the pauses between pieces
+SPACE_ID, = text_to_sequence(' ', [])
 
 # A sentence ends at . ! or ? (closing quotes and brackets may follow), then white space.
 _SENTENCE_END_RE = re.compile(r'(?<=[.!?])["\')\]]*\s+')
@@ -141,6 +147,15 @@ def length_sorted_batches(lengths, batch_size):
     return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
 
 
+def windowed_batches(lengths, batch_size, window_batches=WINDOW_BATCHES):
+    """length_sorted_batches within consecutive windows of batch_size * window_batches pieces, in input order -> a
+    list of windows, each a list of batches of indices into `lengths`. A window is synthesized whole before the next
+    one starts, so only its outputs wait to be written, however long the input."""
+    window = batch_size * window_batches
+    return [[[start + i for i in batch] for batch in length_sorted_batches(lengths[start:start + window], batch_size)]
+            for start in range(0, len(lengths), window)]
+
+
 def pad_sequences(sequences):
     """Lists of symbol ids -> (ids (B, max_len) int64 padded with the pad symbol, lengths (B,) int64)."""
     lengths = torch.tensor([len(sequence) for sequence in sequences], dtype=torch.long)
@@ -159,13 +174,36 @@ def plan_pieces(phrases, source, max_piece_chars, processing):
         for text in split_into_pieces(phrase.text, max_piece_chars):
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter('always')
-                ids = processing.encode_text(text)
+                try:
+                    ids = processing.encode_text(text)
+                except ValueError as error:  # the front end cannot read this text
+                    raise PhraseFileError(f'{source}:{phrase.line_number}: {error}') from None
             for warning in caught:
                 print(f'warning: {source}:{phrase.line_number}: {warning.message}', file=sys.stderr)
             if not ids:
                 raise PhraseFileError(f'{source}:{phrase.line_number}: nothing left to speak after cleaning {text!r}')
-            pieces.append((index, ids))
+            pieces += [(index, part) for part in split_at_spaces(ids, MAX_SYMBOLS_PER_CHAR * max_piece_chars)]
     return pieces
+
+
+def split_at_spaces(ids, max_symbols):
+    """Symbol ids cut between words into parts of at most max_symbols (a longer word is cut too): cleaning can make
+    a short text long ("7" x 5,000 is read digit by digit), and a model's memory grows with a piece's length."""
+    if len(ids) <= max_symbols:
+        return [ids]
+    words, word = [], []
+    for symbol in ids:
+        word.append(symbol)
+        if symbol == SPACE_ID or len(word) == max_symbols:
+            words.append(word)
+            word = []
+    parts = []
+    for word in [*words, word] if word else words:
+        if parts and len(parts[-1]) + len(word) <= max_symbols:
+            parts[-1] = parts[-1] + word
+        else:
+            parts.append(word)
+    return parts
 
 
 def fade_out(audio, n_samples):
@@ -185,17 +223,49 @@ def fade_out_part(part, offset, total, n_samples):
     return part
 
 
-def join_pieces(pieces, pause_frames, hop_length, fade_samples):
-    """Sentences (mel, audio) of one line -> one (mel, audio), each sentence faded out and followed by a pause of
-    pause_frames (silent mel frames, zero audio) except the last; audio length stays mel frames * hop_length."""
-    mels, audios = [], []
-    for index, (mel, audio) in enumerate(pieces):
-        if index:
-            mels.append(torch.full((mel.size(0), pause_frames), SILENT_MEL))
-            audios.append(torch.zeros(pause_frames * hop_length))
-        mels.append(mel)
-        audios.append(fade_out(audio, fade_samples))
-    return torch.cat(mels, dim=1), torch.cat(audios)
+class LineAssembler:
+    """The synthesized pieces, handed to `add` in input order, joined into their lines as they come: each piece
+    faded out and followed by a pause of pause_frames (silent mel frames, zero audio) except the line's last, so a
+    line's audio is its mel frames * hop_length samples. open_line(k) is a context that yields write(audio) for line
+    k (its WAV file), entered at the line's first piece and left after its last: a line is written while it is made,
+    never held whole. With save_mel, save_mel(k, mel) gets each line's joined mel.
+
+    Use it as a context: an error leaves the line being written through its context's error path."""
+
+    def __init__(self, piece_lines, open_line, pause_frames, hop_length, fade_samples, save_mel=None):
+        self.piece_lines = piece_lines  # the line of each piece, in input order
+        self.last_piece = {line: index for index, line in enumerate(piece_lines)}
+        self.open_line, self.save_mel = open_line, save_mel
+        self.pause_frames, self.hop_length, self.fade_samples = pause_frames, hop_length, fade_samples
+        self.next_piece = 0
+        self.line_context = contextlib.ExitStack()
+        self.write, self.mels = None, []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exception):
+        return self.line_context.__exit__(*exception)
+
+    def add(self, index, mel, audio):
+        if index != self.next_piece:
+            raise ValueError(f'piece {index} came before piece {self.next_piece}: pieces are added in input order')
+        line = self.piece_lines[index]
+        parts = [mel]
+        if index == 0 or self.piece_lines[index - 1] != line:
+            self.write = self.line_context.enter_context(self.open_line(line))
+        else:
+            self.write(torch.zeros(self.pause_frames * self.hop_length))
+            parts.insert(0, torch.full((mel.size(0), self.pause_frames), SILENT_MEL))
+        self.write(fade_out(audio, self.fade_samples))
+        if self.save_mel is not None:  # only then is a line's mel kept until its end
+            self.mels += parts
+        if index == self.last_piece[line]:
+            self.line_context.close()
+            if self.save_mel is not None:
+                self.save_mel(line, torch.cat(self.mels, dim=1))
+            self.mels = []
+        self.next_piece += 1
 
 
 def pieces_by_phrase(pieces, outputs, n_phrases):

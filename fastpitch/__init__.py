@@ -14,6 +14,7 @@ from .model_v11 import FastPitch11
 from .pitch import read_pitch_stats
 from .synthesis import (TEACHER_FORCING, FastPitchGenerator, evaluation_pairs, model_version,
                         onnx_runtime_options, require_trained_aligner)
+from .upstream_hub import HUB
 
 # The aligner of 1.1 is used in training only: NVIDIA's inference files may leave it out.
 ALIGNER_PREFIX = 'attention.'
@@ -115,4 +116,5 @@ SPEC = ModelSpec(
     benchmark_cases=BENCHMARK_CASES,
     export_plan=export_plan,
     onnx_runtime_options=onnx_runtime_options,
+    hub=HUB,
 )

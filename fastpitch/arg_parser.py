@@ -3,9 +3,12 @@
 
 The mel size comes from the shared audio flags (common.data_args: --n-mel-channels).
 """
-from common.cli import positive_float
+from common.cli import float_between
 
 VERSIONS = ('1.0', '1.1')
+# --pace: a slower pace makes longer mels, and the decoder's self-attention grows with their square (pace 0.1 makes a
+# 300-character sentence some 18,000 frames)
+PACE_RANGE = (0.1, 10.0)
 
 
 def _add_fft_args(parser, prefix, title):
@@ -138,7 +141,8 @@ def config_version(config):
 def add_inference_args(parser):
     """inference.py's FastPitch controls: pace and pitch (applied in the order flatten, invert, amplify, shift)."""
     group = parser.add_argument_group('FastPitch controls')
-    group.add_argument('--pace', type=positive_float, default=1.0, help='Speaking rate (above 1: faster)')
+    group.add_argument('--pace', type=float_between(*PACE_RANGE), default=1.0,
+                       help=f'Speaking rate (above 1: faster), from {PACE_RANGE[0]:g} to {PACE_RANGE[1]:g}')
     group.add_argument('--pitch-transform-flatten', action='store_true', help='Flatten the pitch')
     group.add_argument('--pitch-transform-invert', action='store_true', help='Invert the pitch around its mean')
     group.add_argument('--pitch-transform-amplify', type=float, default=1.0, metavar='F',

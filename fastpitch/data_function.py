@@ -21,7 +21,7 @@ from typing import NamedTuple, Optional
 import torch
 from torch.utils.data import Dataset
 
-from common.filelist import (FilelistError, checked_text_ids, entry_text_ids, load_entry_tensor, load_mel_file,
+from common.filelist import (FilelistError, encoded_text_ids, entry_text_ids, load_entry_tensor, load_mel_file,
                              read_filelist)
 from common.text.processing import text_processing
 from fastpitch.attention_prior import interpolated_prior
@@ -135,7 +135,8 @@ class TextMelPitchDataset(Dataset):
     def text_ids(self, entry):
         # with 0 < --p-arpabet < 1 the words spoken as phonemes are drawn per item: from torch's seed, which
         # train.py sets per (seed, epoch, item) for training items
-        return checked_text_ids(entry, self.processing.encode_text(entry.text, rng=random.Random(torch.initial_seed())))
+        rng = random.Random(torch.initial_seed())
+        return encoded_text_ids(entry, lambda text: self.processing.encode_text(text, rng=rng))
 
     def __getitem__(self, index):
         entry = self.entries[index]

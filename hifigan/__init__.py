@@ -13,6 +13,7 @@ from .model import Generator as Model
 from .synthesis import (HiFiGANVocoder, check_hop_length, evaluation_pairs, onnx_runtime_options,
                         validation_images)
 from .training_step import GANStep
+from .upstream_hub import HUB
 
 
 def build_loss(args):
@@ -40,4 +41,5 @@ SPEC = ModelSpec(
     benchmark_cases=BENCHMARK_CASES,
     export_plan=export_plan,
     onnx_runtime_options=onnx_runtime_options,
+    hub=HUB,
 )

@@ -8,6 +8,8 @@ from .export import export_plan
 from .loss_function import Tacotron2Loss
 from .model import Tacotron2 as Model
 from .synthesis import TEACHER_FORCING, Tacotron2Generator, onnx_runtime_options
+from .upstream_cli import translate as upstream_train_args
+from .upstream_hub import HUB
 
 
 def build_loss(args):
@@ -37,4 +39,6 @@ SPEC = ModelSpec(
     benchmark_cases=BENCHMARK_CASES,
     export_plan=export_plan,
     onnx_runtime_options=onnx_runtime_options,
+    hub=HUB,
+    upstream_train_args=upstream_train_args,
 )

@@ -55,7 +55,7 @@ def corpus_dir(espeak_backend, tmp_path_factory):
     from common.corpus.build import main as build_corpus
     from common.splits import write_split_filelists
     folder = tmp_path_factory.mktemp('espeak_corpus')
-    build_corpus(['--output', str(folder), '--num-clips', str(TINY_CORPUS_CLIPS)])
+    assert build_corpus(['--output', str(folder), '--num-clips', str(TINY_CORPUS_CLIPS)]) == 0
     write_split_filelists(folder / 'metadata.csv', folder / 'filelists', 'espeak')
     return folder
 
@@ -71,6 +71,7 @@ def prepared_corpus(corpus_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp('prepared_corpus')
     shutil.copytree(corpus_dir, root, dirs_exist_ok=True)
     audio_filelists = sorted((root / 'filelists').glob('espeak_audio_text_*_filelist.txt'))
-    prepare_dataset.main(['--dataset-path', str(root), '--wav-text-filelist', *map(str, audio_filelists),
-                          '--extract-mels', '--extract-durations', '--extract-pitch', '--extract-frame-pitch'])
+    assert prepare_dataset.main(['--dataset-path', str(root), '--wav-text-filelist', *map(str, audio_filelists),
+                                 '--extract-mels', '--extract-durations', '--extract-pitch',
+                                 '--extract-frame-pitch']) == 0
     return root

@@ -16,6 +16,7 @@ from common.corpus.sentences import sentence
 from common.corpus.timings import PAUSE_PREFIX, even_shares
 from common.text.cleaners import english_cleaners
 from common.text.symbols import symbols
+from tests.commands import check_main, run_main
 from tests.conftest import TINY_CORPUS_CLIPS as TINY_CLIPS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -24,7 +25,7 @@ CORPUS_FILES = ['corpus_info.json', 'metadata.csv', 'timings', 'wavs']  # all th
 
 def build_corpus(root, *flags):
     """Run the command line as a user would."""
-    build.main(['--output', str(root), '--num-clips', str(TINY_CLIPS), *flags])
+    check_main(build.main, ['--output', root, '--num-clips', TINY_CLIPS, *flags])
 
 
 def read_metadata(root):
@@ -142,14 +143,12 @@ def test_resume_refuses_a_corpus_made_with_other_settings(corpus_dir, tmp_path):
 def test_unknown_voice_is_a_one_line_error(espeak_backend, tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         build_corpus(tmp_path, '--voice', 'xx-no-such-voice')
-    assert str(exit_info.value.code) == "error: eSpeak NG has no voice 'xx-no-such-voice'"
+    assert exit_info.value.code == "python -m common.corpus.build: error: eSpeak NG has no voice 'xx-no-such-voice'"
 
 
-def test_bad_flag_exits_with_usage_error(tmp_path, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        build_corpus(tmp_path, '--num-clips', '0')
-    assert exit_info.value.code == 2
-    assert '--num-clips must be at least 1, got 0' in capsys.readouterr().err
+def test_bad_flag_exits_with_usage_error(tmp_path):
+    code, errors = run_main(build.main, ['--output', tmp_path, '--num-clips', '0'])
+    assert code == 2 and '--num-clips must be at least 1, got 0' in errors[0]
 
 
 def test_missing_library_says_how_to_install_one(monkeypatch):

@@ -103,15 +103,17 @@ def test_fastpitch11_synthesizes_through_inference_hub_and_evaluate(fastpitch11_
     assert 'FastPitch 1.1' in result.stdout + result.stderr
     assert len(list((tmp_path / 'wavs').glob('*.wav'))) == 2
 
-    model = hubconf.nvidia_fastpitch(checkpoint=str(checkpoint))
+    model, _ = hubconf.nvidia_fastpitch(checkpoint=str(checkpoint))  # (model, train setup), as NVIDIA's
     mel, lengths, durations, pitch, energy = model(torch.tensor([[30, 40, 11, 50]]))
     assert mel.shape == (1, 80, int(lengths[0])) and energy.shape == (1, 4)
-    fresh = hubconf.nvidia_fastpitch(flags=['--fastpitch-version', '1.1', '--energy-conditioning'])
+    fresh, _ = hubconf.nvidia_fastpitch(pretrained=False,
+                                        flags=['--fastpitch-version', '1.1', '--energy-conditioning'])
     assert isinstance(fresh, FastPitch11) and fresh.energy_conditioning
 
-    scores = evaluate.main(['-m', 'FastPitch', '--checkpoint', str(checkpoint), '-d', str(prepared_corpus),
-                            '--filelist', str(prepared_corpus / 'filelists' / 'espeak_mel_pitch_text_val_filelist.txt'),
-                            '--text-cleaners', 'english_cleaners_v2'])
+    val_filelist = prepared_corpus / 'filelists' / 'espeak_mel_pitch_text_val_filelist.txt'
+    scores = evaluate.evaluate(evaluate.parse_args([
+        '-m', 'FastPitch', '--checkpoint', str(checkpoint), '-d', str(prepared_corpus), '--filelist', str(val_filelist),
+        '--text-cleaners', 'english_cleaners_v2']))
     assert scores['frames'] > 0 and scores['mel_l1'] > 0
 
 

@@ -104,7 +104,7 @@ def test_a_warm_start_from_a_generator_of_another_hop_is_refused():
 
 def test_the_hub_entry_point_synthesizes_from_a_checkpoint(reference_dir):
     import hubconf
-    vocoder = hubconf.nvidia_hifigan(checkpoint=str(reference_dir / 'golden_hifigan_gen_ckpt.pt'))
+    vocoder, _, _ = hubconf.nvidia_hifigan(checkpoint=str(reference_dir / 'golden_hifigan_gen_ckpt.pt'))
     assert vocoder(torch.randn(1, 80, 3)).shape == (1, 3 * 256)  # forward() is infer()
 
 

@@ -1,5 +1,6 @@
 """inference.py end to end (tiny checkpoints of ours and the golden reference-format ones), and the input handling
 of common/text_batching.py."""
+import contextlib
 import subprocess
 import sys
 import warnings
@@ -15,11 +16,13 @@ import inference
 from fastpitch.benchmark import pin_durations
 from fastpitch.synthesis import build_pitch_transform
 from common.checkpoint import save_checkpoint
+from common.precision import inference_precision
 from common.logger import read_json_log
 from common.text import text_to_sequence
 from common.text_batching import (PhraseFileError, fade_out, fade_out_part, length_sorted_batches, pad_sequences,
                                   read_phrases, split_into_pieces)
 from hifigan.synthesis import HiFiGANVocoder
+from models import model_spec
 from tests.test_streaming import audible_waveglow
 from tests.tiny_configs import tiny_config, tiny_model
 
@@ -449,3 +452,61 @@ def test_phrase_files_have_the_sizes_their_names_state():
 def test_warmup_passes_cover_torchscript_optimizing_on_the_second_call(flags, passes):
     args = inference.build_parser().parse_args(['-i', 'x', '--fastpitch', 'y', *flags])
     assert inference.warmup_passes(args) == passes
+
+
+def test_long_inputs_are_written_while_they_are_made(tmp_path, checkpoints, monkeypatch, capsys):
+    """Bounded memory: pieces are synthesized a window of batches at a time, and every line is written (its WAV
+    complete under its name) as soon as its window is done, not after the whole input."""
+    n_lines, batch_size = 30, 2
+    window = batch_size * inference_windows()
+    phrases = _write(tmp_path / 'in.txt', [f'Line number {k} speaks.' for k in range(n_lines)])
+    out = tmp_path / 'out'
+    written_at_each_batch = []
+    synthesize = inference.Synthesizer.__call__
+
+    def counting(self, sequences):
+        written_at_each_batch.append(len(list(out.glob('audio_*.wav'))))
+        return synthesize(self, sequences)
+
+    monkeypatch.setattr(inference.Synthesizer, '__call__', counting)
+    _synthesize(capsys, '-i', phrases, '-o', out, '--fastpitch', checkpoints['fastpitch'], '-bs', batch_size)
+    assert len(written_at_each_batch) == n_lines // batch_size
+    # the batches of window k start once the lines of the windows before it are on disk
+    assert written_at_each_batch == [window * (batch // inference_windows()) for batch in range(n_lines // 2)]
+    assert len(list(out.glob('*.wav'))) == n_lines
+
+
+def inference_windows():
+    from common.text_batching import WINDOW_BATCHES
+    return WINDOW_BATCHES
+
+
+def test_long_batches_are_vocoded_in_chunks_to_the_same_audio():
+    """Synthesizer.vocode cuts a batch longer than VOCODE_FRAMES_PER_CALL into chunks with the vocoder's context."""
+    spec = model_spec('HiFiGAN')
+    args = inference.build_parser().parse_args(['-i', 'x', '--fastpitch', 'y', '--hifigan', 'z'])
+    vocoder = spec.make_synthesizer(spec.prepare_for_inference(tiny_model('HiFiGAN', EIGHT_MELS)).eval(), args, 'cpu')
+    frames = []
+
+    def counting(mel, autocast):
+        frames.append(mel.size(2))
+        return vocoder(mel, autocast)
+
+    sizes = SimpleNamespace(hop_length=vocoder.hop_length, stream_context_frames=vocoder.stream_context_frames)
+    synthesizer = inference.Synthesizer(None, sizes, 'cpu', inference_precision(torch.device('cpu'), False))
+    mel = torch.randn(2, 8, inference.VOCODE_FRAMES_PER_CALL // 2 + 40)
+    with torch.inference_mode():
+        whole = vocoder(mel, contextlib.nullcontext())
+        synthesizer._vocode_whole = lambda part: counting(part, contextlib.nullcontext())
+        chunked = synthesizer.vocode(mel)
+    assert len(frames) == 2 and max(frames) < mel.size(2)
+    assert chunked.shape == (2, mel.size(2) * vocoder.hop_length)
+    assert torch.allclose(chunked, whole[:, :chunked.size(1)], atol=1e-5)
+
+
+def test_pieces_that_cleaning_makes_long_are_cut_between_words():
+    from common.text_batching import SPACE_ID, split_at_spaces
+    ids = [5, 6, SPACE_ID, 7, 8, SPACE_ID, 9]
+    assert split_at_spaces(ids, 10) == [ids]
+    assert split_at_spaces(ids, 3) == [[5, 6, SPACE_ID], [7, 8, SPACE_ID], [9]]
+    assert split_at_spaces([1] * 7, 3) == [[1] * 3, [1] * 3, [1]]  # a word longer than the limit is cut too

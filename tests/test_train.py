@@ -372,17 +372,31 @@ def test_config_file_switches_take_only_true_or_false(tmp_path, capfd):
     config.write_text('{"tf32": "false"}')  # a string: it used to read as true and turn TF32 on
     assert exit_code(['--config-file', str(config), '-m', 'FastPitch', *REQUIRED, '-lr', '1', '-bs', '1',
                       '--epochs', '1']) == 1
-    assert "'tf32' takes true or false, not 'false'" in capfd.readouterr().err
+    assert "'tf32' takes true or false, not \"false\"" in capfd.readouterr().err
     config.write_text('{"tf32": false}')
     assert train.parse_args(['--config-file', str(config), '-m', 'FastPitch', *REQUIRED, '-lr', '1', '-bs', '1',
                              '--epochs', '1']).tf32 is False
 
 
+@pytest.mark.parametrize('content, problem', [
+    ('{"epochs": "3"}', "'epochs' takes an integer, not \"3\""),
+    ('{"learning-rate": true}', "'learning_rate' takes a number, not true"),
+    ('{"checkpoint-path": null}', "'checkpoint_path' takes a string, not null"),  # it read as the path 'None'
+    ('{"anneal-steps": [1, "2"]}', "'anneal_steps' takes an integer or a list of them, not [1, \"2\"]"),
+])
+def test_config_file_values_must_have_their_flags_type(tmp_path, capfd, content, problem):
+    config = tmp_path / 'config.json'
+    config.write_text(content)
+    assert exit_code(['-m', 'FastPitch', '--config-file', str(config), *REQUIRED, '-lr', '1', '-bs', '1',
+                      '--epochs', '1']) == 1
+    assert capfd.readouterr().err == f'train.py: error: --config-file {config}: {problem}\n'
+
+
 def test_config_file_values_are_checked_like_flags(tmp_path, capfd):
     config = tmp_path / 'config.json'
-    config.write_text('{"epochs": "many"}')
+    config.write_text('{"epochs": 0}')
     assert exit_code(['-m', 'FastPitch', '--config-file', str(config), *REQUIRED, '-lr', '1', '-bs', '1']) == 2
-    assert capfd.readouterr().err == "train.py: error: argument --epochs: invalid int value: 'many' (see --help)\n"
+    assert capfd.readouterr().err == 'train.py: error: argument --epochs: 0 is not a positive integer (see --help)\n'
 
 
 def test_bad_inputs_end_in_one_line_errors(prepared_corpus, tmp_path, capfd):

@@ -52,7 +52,7 @@ def clean_text(text, cleaner_names):
         cleaner_names = [cleaner_names]
     unknown = [name for name in cleaner_names if name not in CLEANERS]
     if unknown:
-        raise ValueError('unknown text cleaner %s; known cleaners: %s'
+        raise ValueError('--text-cleaners: unknown cleaner %s; known cleaners: %s'
                          % (', '.join(map(repr, unknown)), ', '.join(CLEANERS)))
     for name in cleaner_names:
         text = CLEANERS[name](text)

@@ -21,7 +21,9 @@ CURRENCIES = {
 }
 _SCALES = ('thousand', 'million', 'billion', 'trillion')
 _DIGITS = ('zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine')
-_LARGEST_NAMED = 10 ** 36  # inflect names numbers up to the decillions
+# inflect names numbers below 10 ** 36 (up to the decillions); longer ones are read digit by digit, without int(),
+# which refuses strings of over 4,300 digits
+NAMED_DIGITS = 36
 
 _TIME_RE = re.compile(r'\b([0-9]{1,2}):([0-5][0-9])\b(?:\s*([ap])\.?m\b)?', re.IGNORECASE)
 _MONEY_RE = re.compile(r'([%s])\s?(%s)(?:\s+(%s)\b)?'
@@ -35,20 +37,25 @@ def _digits(text):
     return ' '.join(_DIGITS[int(d)] for d in text)
 
 
+def beyond_names(digits):
+    """Whether an integer written in digits (no separators) is too long to be named: it is read digit by digit."""
+    return len(digits.lstrip('0')) > NAMED_DIGITS
+
+
 def _cardinal(n):
-    if n >= _LARGEST_NAMED:
-        return _digits(str(n))
     return _inflect.number_to_words(n, andword='')
 
 
-def _integer(text):
-    return int(text.replace(',', ''))
+def _integer_text(text):
+    """Words of an integer in digits, thousands separators allowed: named, or digit by digit when too long."""
+    digits = text.replace(',', '')
+    return _digits(digits) if beyond_names(digits) else _cardinal(int(digits))
 
 
 def _amount(text):
     """'1,250' -> 'one thousand, two hundred fifty'; '3.14' -> 'three point one four' (decimals digit by digit)."""
     whole, _, fraction = text.partition('.')
-    words = _cardinal(_integer(whole))
+    words = _integer_text(whole)
     return words + ' point ' + _digits(fraction) if fraction else words
 
 
@@ -87,9 +94,9 @@ def _read_money(m):
     if scale:  # "$1.5 million": the unit follows the whole quantity
         return '%s %s %s' % (_amount(amount), scale, units)
     whole, _, fraction = amount.partition('.')
-    if len(fraction) > 2:  # "$0.125" is not units and subunits
+    if len(fraction) > 2 or beyond_names(whole.replace(',', '')):  # "$0.125" is not units and subunits
         return '%s %s' % (_amount(amount), units)
-    major = _integer(whole)
+    major = int(whole.replace(',', ''))
     minor = int(fraction.ljust(2, '0')) if fraction else 0  # "$3.5" is fifty cents
     parts = []
     if major or not minor:
@@ -104,13 +111,18 @@ def _read_percent(m):
 
 
 def _read_ordinal(m):
-    return _inflect.number_to_words(_inflect.ordinal(_integer(m.group(1))))
+    digits = m.group(1).replace(',', '')
+    if beyond_names(digits):  # "one two ... nine third"
+        return ' '.join(filter(None, (_digits(digits[:-1]), _inflect.ordinal(_DIGITS[int(digits[-1])]))))
+    return _inflect.number_to_words(_inflect.ordinal(int(digits)))
 
 
 def _read_number(m):
     text = m.group(0)
     # Thousands separators or a fraction rule out a year: nobody writes 1999 as "1,999".
-    return _amount(text) if ',' in text or '.' in text else _year_or_cardinal(int(text))
+    if ',' in text or '.' in text or beyond_names(text):
+        return _amount(text)
+    return _year_or_cardinal(int(text))
 
 
 # Order matters: each rule consumes digits that the later, more general rules would misread.

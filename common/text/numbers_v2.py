@@ -15,7 +15,7 @@ import re
 
 import inflect
 
-from .numbers import CURRENCIES
+from .numbers import CURRENCIES, beyond_names
 
 _inflect = inflect.engine()
 
@@ -39,11 +39,15 @@ _NUMBER_RE = re.compile(r"([0-9]+)('s|s)?")
 
 def _words(number, **options):
     """inflect's reading of an int or a numeric string; past the decillions (where inflect stops), digit by digit."""
-    try:
-        return _inflect.number_to_words(number, **options)
-    except inflect.NumOutOfRangeError:
-        return ' '.join('point' if char == '.' else _inflect.number_to_words(char)
-                        for char in str(number) if char.isdigit() or char == '.')
+    text = str(number)
+    if beyond_names(''.join(char for char in text.partition('.')[0] if char.isdigit())):
+        return _digit_words(text)
+    return _inflect.number_to_words(number, **options)
+
+
+def _digit_words(text):
+    return ' '.join('point' if char == '.' else _inflect.number_to_words(char)
+                    for char in text if char.isdigit() or char == '.')
 
 
 def _amount_words(amount):
@@ -66,7 +70,7 @@ def _read_money(m):
     if magnitude:  # "$2.5B": the unit follows the whole quantity
         return '%s %s %s' % (_amount_words(amount), _MAGNITUDE_LETTERS.get(magnitude.lower(), magnitude), units)
     whole, _, fraction = amount.partition('.')
-    if len(fraction) > 2:
+    if len(fraction) > 2 or beyond_names(whole):
         return '%s %s' % (_words(amount), units)
     major = int(whole) if whole else 0
     minor = int(fraction.ljust(2, '0')) if fraction else 0
@@ -107,7 +111,8 @@ def _integer_words(n):
 
 
 def _read_number(m):
-    words, plural = _integer_words(int(m.group(1))), m.group(2)
+    digits, plural = m.group(1), m.group(2)
+    words = _digit_words(digits) if beyond_names(digits) else _integer_words(int(digits))
     if not plural:
         return words
     return words[:-1] + 'ies' if words.endswith('y') else words + plural
