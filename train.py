@@ -37,7 +37,6 @@ from tqdm import tqdm
 import models
 from common import distributed
 from common.checkpoint import CheckpointManager
-from common.upstream_checkpoints import IterationCheckpoints
 from common.cli import ArgumentParser, command, non_negative_float, non_negative_int, positive_float, positive_int
 from common.data_args import add_audio_args, add_data_args, add_text_args
 from common.logger import Logger
@@ -51,6 +50,7 @@ from common.training import (OPTIMIZERS, NonFiniteLossError, StepMetrics, StopRe
                              learning_rate_at, loaded_batches, prepare_worker, stop_worker_processes, validate)
 from common.training_state import (ResumableBatchSampler, SeededItems, checkpoint_payload, loader_seed,
                                    seed_every_generator, unwrap)
+from common.upstream_checkpoints import IterationCheckpoints
 
 
 def add_training_args(parser):
