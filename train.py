@@ -39,6 +39,7 @@ from common import distributed
 from common.checkpoint import CheckpointManager
 from common.cli import ArgumentParser, command, non_negative_float, non_negative_int, positive_float, positive_int
 from common.data_args import add_audio_args, add_data_args, add_text_args
+from common.fileio import read_json
 from common.logger import Logger
 from common.model_spec import ModelSpec
 from common.plotting import heatmap_image
@@ -160,12 +161,7 @@ def build_parser(model_name=None):
 def read_config_file(path):
     """{flag dest: value} from a JSON object whose keys are flag names ("learning-rate", "--learning-rate") or
     their dests ("learning_rate")."""
-    try:
-        config = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise TrainingError(f'--config-file {path}: no such file') from None
-    except (OSError, json.JSONDecodeError) as error:
-        raise TrainingError(f'--config-file {path}: not readable JSON ({error})') from None
+    config = read_json(path, f'--config-file {path}', TrainingError)
     if not isinstance(config, dict):
         raise TrainingError(f'--config-file {path}: expected a JSON object of flags, found {type(config).__name__}')
     return {key.lstrip('-').replace('-', '_'): value for key, value in config.items()}

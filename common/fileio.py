@@ -1,4 +1,4 @@
-"""Atomic file writes and the checked loading of saved tensors: the one place for both.
+"""Atomic file writes, the checked loading of saved tensors and of JSON files: the one place for each.
 
 Atomic write: the new content goes to a temporary file beside the destination, `.NAME.PID.tmp` (hidden, and unique
 per process, so parallel workers never share one), is flushed to disk and renamed over the destination; the folder
@@ -9,6 +9,7 @@ Checked load: `torch.load(weights_only=True)` of a file that must hold one tenso
 becomes a TensorFileError whose one-line message names it.
 """
 import contextlib
+import json
 import os
 from pathlib import Path
 
@@ -91,6 +92,16 @@ def load_tensor(path, what='tensor'):
     if not isinstance(value, torch.Tensor):
         raise TensorFileError(f'{path}: holds a {type(value).__name__}, expected a {what} tensor')
     return value
+
+
+def read_json(path, label, error_class=ValueError):
+    """The JSON value in `path`; a missing or unparsable file raises error_class('<label>: <what is wrong>')."""
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise error_class(f'{label}: no such file') from None
+    except (OSError, json.JSONDecodeError) as error:
+        raise error_class(f'{label}: not readable JSON ({error})') from None
 
 
 def _first_line(error):

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from common.cli import ArgumentParser
-from common.fileio import write_text_atomic
+from common.fileio import read_json, write_text_atomic
 from common.upstream_launch import join_by_rank, resume_flags
 
 CHECKPOINT_NAME = 'waveglow_{iteration}'
@@ -83,13 +83,7 @@ def _value_reader(key, default):
 
 def read_config(path):
     """The config with every section and key, defaults filled in; errors name the file and the key."""
-    try:
-        config = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise ConfigError(f'{path}: no such config file') from None
-    except (OSError, json.JSONDecodeError) as error:
-        raise ConfigError(f'{path}: not readable JSON ({error})') from None
-    return _checked(config, CONFIG_SCHEMA, str(path), '')
+    return _checked(read_json(path, path, ConfigError), CONFIG_SCHEMA, str(path), '')
 
 
 def _checked(given, schema, path, where):
