@@ -9,7 +9,9 @@ checkpoint, Griffin-Lim does. The checkpoint flags and each model's own synthesi
 WAV file at --sampling-rate, named audio_<k>.wav with k the 0-based line of the input (see
 common/text_batching.py). Lines are split into sentences, the sentences of all lines are synthesized in
 length-sorted batches of --batch-size, and each line's sentences are joined again with a short pause; every
-sentence ends with a 10 ms fade-out.
+sentence ends with a 10 ms fade-out. Memory stays bounded however long the input: the batches are planned a few at a
+time, each line is written as its sentences come, long mels are vocoded in chunks, and large freed blocks go back to
+the system (common/native_memory.py).
 
 Every batch is one measured run (--repeats passes over the input); the summary is printed as a table and, with
 the per-run numbers, written as JSON lines to --log-file (default <output>/nvlog_infer.json). The statistics are
@@ -65,6 +67,7 @@ from common.data_args import add_audio_args, add_text_args, stft_kwargs
 from common.fileio import torch_save_atomic
 from common.logger import Logger
 from common.model_spec import GENERATOR, VOCODER
+from common.native_memory import release_large_blocks
 from common.precision import inference_precision, quantize_int8
 from common.sampling_rates import check_trained_sampling_rates
 from common.stft import TacotronSTFT
@@ -644,6 +647,7 @@ def synthesize_input(args, pcm_out):
 @command('inference.py')
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
+    release_large_blocks()
     if mel_vocoding.recognises(argv):  # NVIDIA/waveglow's -f mel_files.txt -w CKPT: saved mels to WAVs
         return mel_vocoding.main(argv)
     return run(build_parser().parse_args(argv))

@@ -10,8 +10,6 @@ import functools
 
 import numpy as np
 import torch
-from scipy import ndimage
-from scipy.stats import betabinom
 
 # The banked sizes: mel lengths round to multiples of 100 frames, text lengths to multiples of 20 symbols.
 MEL_BANK_STEP = 100
@@ -26,6 +24,8 @@ def beta_binomial_prior(n_symbols, n_frames, scaling=1.0):
     without the last value, so rows do not sum to 1: late frames lose the most mass (about 0.3 left in the last
     row of a 150-frame, 67-symbol matrix). Kept as the reference has it: trained aligners expect it.
     """
+    from scipy.stats import betabinom  # here, not at the top: 60 MB that synthesis never uses
+
     frames = np.arange(1, n_frames + 1)[:, None]
     pmf = betabinom(n_symbols, scaling * frames, scaling * (n_frames + 1 - frames)).pmf(np.arange(n_symbols))
     return torch.from_numpy(pmf)
@@ -59,6 +59,8 @@ def interpolated_prior(n_frames, n_symbols):
     """
     n_mel_bank = _bank_size(n_frames, MEL_BANK_STEP)
     n_text_bank = _bank_size(n_symbols, TEXT_BANK_STEP)
+    from scipy import ndimage  # here, not at the top, as betabinom above
+
     # zoom's output size is round(bank size * factor), i.e. exactly (n_frames, n_symbols)
     zoomed = ndimage.zoom(_banked_prior(n_mel_bank, n_text_bank),
                           zoom=(n_frames / n_mel_bank, n_symbols / n_text_bank), order=1)

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import librosa
 import numpy as np
-import parselmouth
 import torch
 
 from common.fileio import write_text_atomic
@@ -64,6 +63,8 @@ def pyin_pitch(audio, sampling_rate, frame_length, hop_length, fmin, fmax):
 def praat_pitch(audio, sampling_rate, hop_length, n_frames, fmin, fmax):
     if len(audio) <= PRAAT_PERIODS_PER_WINDOW * sampling_rate / fmin:
         return np.zeros(n_frames)
+    import parselmouth  # here, not at the top: 70 MB that synthesis, which imports this package, never uses
+
     sound = parselmouth.Sound(audio.astype(np.float64), sampling_frequency=sampling_rate)
     try:
         track = sound.to_pitch(time_step=hop_length / sampling_rate, pitch_floor=fmin, pitch_ceiling=fmax)

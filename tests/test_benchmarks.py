@@ -13,10 +13,12 @@ from torch.utils.flop_counter import FlopCounterMode
 import models
 import prepare_dataset
 import train
-from benchmarks import floors, speed
+from benchmarks import floors, inference_memory, speed
 from benchmarks import training as training_benchmark
 from common.benchmarking import Phase
+from common.checkpoint import save_checkpoint
 from common.splits import audio_filelist_path
+from tests.tiny_configs import tiny_config, tiny_model
 from fastpitch import benchmark as fastpitch_cases
 from tacotron2 import benchmark as tacotron2_cases
 from waveglow import benchmark as waveglow_cases
@@ -178,3 +180,15 @@ def test_the_benchmark_runners_name_no_model():
     named = re.compile('tacotron|waveglow|fastpitch|hifi', re.IGNORECASE)
     for path in (Path(__file__).resolve().parents[1] / 'benchmarks').glob('*.py'):
         assert not named.search(path.read_text()), f'{path.name} names a model: the specs say what is model-specific'
+
+
+def test_inference_memory_runs_both_settings_on_the_checkpoints_it_is_given(tmp_path, capsys):
+    paths = []
+    for name in ('FastPitch', 'HiFiGAN'):
+        paths.append(tmp_path / f'{name}.pt')
+        save_checkpoint({'model_name': name, 'config': tiny_config(name), 'state_dict': tiny_model(name).state_dict()},
+                        paths[-1])
+    assert inference_memory.main([*map(str, paths), '--chars', '120']) == 0
+    out = capsys.readouterr().out
+    assert '120-character paragraph' in out and "glibc's default heap: peak" in out
+    assert 'large blocks released (common/native_memory.py): peak' in out and 'default / released:' in out
