@@ -102,6 +102,18 @@ def load_checkpoint(path, allow_pickle=False):
                               f'{details}') from None
 
 
+def read_train_setup(path):
+    """The training flags a checkpoint of ours stores (train_setup), without reading its tensors (memory-mapped);
+    {} where it has none or cannot be read that way (legacy or pickled formats, missing or corrupt files: for
+    load_checkpoint to report)."""
+    try:
+        checkpoint = torch.load(path, map_location='cpu', weights_only=True, mmap=True)
+    except Exception:
+        return {}
+    setup = checkpoint.get('train_setup') if isinstance(checkpoint, dict) else None
+    return setup if isinstance(setup, dict) else {}
+
+
 def _looks_like_torch_file(path):
     """A torch zip archive, or a legacy torch file (a pickle stream opens with the PROTO opcode 0x80)."""
     if zipfile.is_zipfile(path):

@@ -4,7 +4,7 @@ A model trained at one rate makes (or takes) mels whose frames and bands mean ot
 16 kHz generator with a 22.05 kHz vocoder speaks too fast and too high, without any error of its own. Our
 checkpoints store the training flags (train_setup); NVIDIA's do not, and pass unchecked.
 """
-import torch
+from common.checkpoint import read_train_setup
 
 
 class SamplingRateError(ValueError):
@@ -12,14 +12,8 @@ class SamplingRateError(ValueError):
 
 
 def trained_sampling_rate(path):
-    """The --sampling-rate a checkpoint of ours was trained with, or None where it does not say (or cannot be read:
-    its loader reports that). Memory-mapped: the tensors are not read."""
-    try:
-        checkpoint = torch.load(path, map_location='cpu', weights_only=True, mmap=True)
-    except Exception:  # legacy or pickled formats (no mmap), missing or corrupt files: the loader's to report
-        return None
-    setup = checkpoint.get('train_setup') if isinstance(checkpoint, dict) else None
-    rate = setup.get('sampling_rate') if isinstance(setup, dict) else None
+    """The --sampling-rate a checkpoint of ours was trained with, or None where it does not say."""
+    rate = read_train_setup(path).get('sampling_rate')
     return rate if isinstance(rate, int) else None
 
 
