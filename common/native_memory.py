@@ -15,7 +15,7 @@ _M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
 
 def release_large_blocks():
     """Serve every allocation of LARGE_BLOCK_BYTES or more by its own mapping, returned to the system when freed.
-    True where the C library is glibc and took the setting; False elsewhere (musl, macOS, Windows), which is harmless."""
+    True where the C library is glibc and took the setting; False elsewhere (musl, macOS, Windows): harmless."""
     name = ctypes.util.find_library('c')
     if name is None:
         return False
