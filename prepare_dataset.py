@@ -78,6 +78,7 @@ from common.model_spec import ModelSpec
 from common.sampling_rates import check_trained_sampling_rates
 from common.stft import TacotronSTFT, mel_from_audio
 from common.text import text_to_sequence
+from common.text_batching import pad_sequences
 from fastpitch.durations import durations_from_alignment, durations_from_espeak, mel_frame_count
 from fastpitch.pitch import (PITCH_FMAX, PITCH_FMIN, PITCH_METHODS, PRAAT, PYIN, char_pitch, frame_pitch,
                              pitch_stats, write_pitch_stats)
@@ -97,6 +98,7 @@ DEFAULT_PITCH_METHODS = {'pitch_char': PRAAT, 'pitch': PYIN}
 PARAMS_FILE = 'preprocessing.json'  # in each output folder: the parameters its files were made with
 TIMINGS_DIR = 'timings'
 ESPEAK = 'espeak'
+DEFAULT_BATCH_SIZE = 16  # clips per batch of a teacher-forced model
 
 
 class PrepareError(ValueError):
@@ -119,14 +121,24 @@ class Aligner:
     spec: ModelSpec
     model: torch.nn.Module
 
-    @property
-    def on_gpu(self):
-        return next(self.model.parameters()).is_cuda
+    def batch_durations(self, clips):
+        """[(text ids (T,), mel (n_mel, F))] -> [frames per symbol] of each clip, from one padded batch on the
+        model's device (text padded with the pad symbol, mels with zeros, as training pads them)."""
+        device = next(self.model.parameters()).device
+        text, text_lengths = pad_sequences([ids for ids, _ in clips])
+        mel_lengths = torch.tensor([mel.size(1) for _, mel in clips])
+        mels = torch.zeros(len(clips), clips[0][1].size(0), int(mel_lengths.max()))
+        for item, (_, mel) in enumerate(clips):
+            mels[item, :, :mel.size(1)] = mel
+        with torch.no_grad():
+            alignments = self.spec.teacher_forced_alignment(self.model, text.to(device), text_lengths.to(device),
+                                                            mels.to(device), mel_lengths.to(device)).cpu()
+        return [durations_from_alignment(alignment[:frames], symbols)
+                for alignment, frames, symbols in zip(alignments, mel_lengths.tolist(), text_lengths.tolist())]
 
     def durations(self, ids, mel):
-        device = next(self.model.parameters()).device
-        alignment = self.spec.teacher_forced_alignment(self.model, ids.to(device), mel.to(device))
-        return durations_from_alignment(alignment.cpu(), len(ids))
+        """Frames per symbol of one clip, aligned alone."""
+        return self.batch_durations([(ids, mel)])[0]
 
 
 @dataclass(frozen=True)
@@ -393,7 +405,7 @@ def start_outputs(settings, keys, overwrite):
 
 # ---------------------------------------------------------------- work per clip (in worker processes)
 
-_worker = {}  # settings, stft, the aligner and the kinds of output to write, set before the pool forks
+_worker = {}  # settings, stft and the kinds of output to write, set before the pool forks
 
 
 class ClipData:
@@ -436,11 +448,9 @@ class ClipData:
         return self.pitch_tracks[method]
 
 
-def clip_durations(data, settings, aligner):
-    ids = torch.tensor(text_to_sequence(data.clip.text, settings.text_cleaners), dtype=torch.long)
-    if settings.durations_from != ESPEAK:
-        return aligner.durations(ids, data.mel)
-    # check_timings has matched the timings to the WAV and the transcript.
+def clip_durations(data, settings):
+    """Frames per symbol from the clip's eSpeak timings (check_timings has matched them to the WAV and the
+    transcript); durations from a model come from aligned_durations instead."""
     timings = json.loads(timings_path(settings.dataset_path, data.clip.key).read_text())
     hop_length = settings.stft['hop_length']
     return durations_from_espeak(timings, settings.text_cleaners, mel_frame_count(timings['num_samples'], hop_length),
@@ -454,10 +464,10 @@ def clip_pitch(data, settings):
 
 def process_clip(clip):
     """Write the clip's missing outputs -> (clip, problem or None)."""
-    settings, stft, aligner = _worker['settings'], _worker['stft'], _worker['aligner']
+    settings, stft = _worker['settings'], _worker['stft']
     data = ClipData(clip, settings, stft)
     steps = (('mels', lambda: data.mel),
-             ('durations', lambda: clip_durations(data, settings, aligner)),
+             ('durations', lambda: clip_durations(data, settings)),
              ('pitch', lambda: data.frame_pitch('pitch')),
              ('pitch_char', lambda: clip_pitch(data, settings)))
     try:
@@ -522,19 +532,52 @@ def compile_pitch_tracker(settings):
                 stft['hop_length'], settings.pitch_fmin, settings.pitch_fmax, PYIN)
 
 
-def run_phases(clips, aligner, workers, skip_bad):
-    """All outputs of every clip in one pass of the worker pool; but durations from a model on the GPU are made in
-    this process between a pass for the mels and one for the pitch (forked workers cannot use CUDA, and on the CPU
-    a default-size Tacotron 2 takes hours over LJSpeech). -> {clip key: problem}."""
-    if aligner is not None and aligner.on_gpu:
-        phases = [(('mels',), workers), (('durations',), 1), (('pitch', 'pitch_char'), workers)]
-    else:
-        phases = [(OUTPUT_KINDS, workers)]
-    failed = {}
-    for kinds, phase_workers in phases:
-        _worker['kinds'] = kinds
-        failed.update(run_clips([clip for clip in clips if clip.key not in failed], phase_workers, skip_bad))
+def run_phases(clips, settings, aligner, args):
+    """All outputs of every clip in one pass of the worker pool; but durations from a model are made in this
+    process, in batches (aligned_durations), between a pass for the mels and one for the pitch, which reads them.
+    -> {clip key: problem}."""
+    if aligner is None:
+        _worker['kinds'] = OUTPUT_KINDS
+        return run_clips(clips, args.workers, args.skip_bad)
+    _worker['kinds'] = ('mels',)
+    failed = run_clips(clips, args.workers, args.skip_bad)
+    failed.update(aligned_durations([clip for clip in clips if clip.key not in failed], settings, aligner,
+                                    args.batch_size, args.skip_bad))
+    _worker['kinds'] = ('pitch', 'pitch_char')
+    failed.update(run_clips([clip for clip in clips if clip.key not in failed], args.workers, args.skip_bad))
     return failed
+
+
+def aligned_durations(clips, settings, aligner, batch_size, skip_bad):
+    """Write the durations the aligner gives the clips that lack them, in batches of batch_size clips of similar
+    text lengths, with all of this process's threads or on the GPU (a default-size Tacotron 2 one clip at a time
+    on the CPU takes hours over LJSpeech; forked workers cannot use CUDA). The batches are formed from every clip,
+    whatever exists, so that a resumed run computes the same ones. -> {clip key: problem}."""
+    ids = {clip.key: torch.tensor(text_to_sequence(clip.text, settings.text_cleaners)) for clip in clips}
+    by_length = sorted(clips, key=lambda clip: len(ids[clip.key]))
+    batches = [by_length[start:start + batch_size] for start in range(0, len(by_length), batch_size)]
+    stft, problems = settings.mel_stft(), {}
+
+    def missing(clip):
+        return not output_path(settings.dataset_path, 'durations', clip.key).is_file()
+
+    for batch in tqdm([batch for batch in batches if any(map(missing, batch))], unit='batch',
+                      desc=f'{aligner.spec.name} durations', file=sys.stderr):
+        loaded = []
+        for clip in batch:
+            try:
+                loaded.append((clip, ClipData(clip, settings, stft).mel))
+            except ValueError as error:  # AudioError, bad saved tensors: a problem of this clip
+                if not skip_bad:
+                    raise PrepareError(f'{clip.location}: {error}') from None
+                problems[clip.key] = str(error)
+        if not loaded:
+            continue
+        durations = aligner.batch_durations([(ids[clip.key], mel) for clip, mel in loaded])
+        for (clip, _), found in zip(loaded, durations):
+            if missing(clip):
+                torch_save_atomic(found, output_path(settings.dataset_path, 'durations', clip.key))
+    return problems
 
 
 # ---------------------------------------------------------------- teacher-forced mels (a generator, in this process)
@@ -775,11 +818,11 @@ def extract(good, settings, aligner, args):
             key = clip_key(entry.paths[0])
             clips.setdefault(key, Clip(entry.location, key, entry.paths[0], entry.text))
     start_outputs(settings, clips, args.overwrite)
-    _worker.update(settings=settings, stft=settings.mel_stft(), aligner=aligner)
+    _worker.update(settings=settings, stft=settings.mel_stft())
     pitch_kinds = [kind for kind in DEFAULT_PITCH_METHODS if settings.extracts(kind)]
     if any(settings.method(kind) == PYIN for kind in pitch_kinds):
         compile_pitch_tracker(settings)
-    return run_phases(list(clips.values()), aligner, args.workers, args.skip_bad)
+    return run_phases(list(clips.values()), settings, aligner, args)
 
 
 def kinds_used(settings, aligner):
@@ -865,8 +908,9 @@ def parse_args(argv=None):
     parser.add_argument('--teacher-mels-from', choices=tuple(teachers), default=None,
                         help='Write the teacher-forced mels of this trained generator (mels_NAME/ID.pt) and the '
                              'HiFi-GAN --fine-tuning filelists (*_audio_NAME_mel_text*)')
-    parser.add_argument('--batch-size', type=positive_int, default=16,
-                        help='Clips per batch of --teacher-mels-from (1: each clip without padding)')
+    parser.add_argument('--batch-size', type=positive_int, default=DEFAULT_BATCH_SIZE,
+                        help='Clips per batch of the models of --teacher-mels-from and --durations-from (1: each '
+                             'clip without padding)')
     for name, spec in {**aligners, **teachers}.items():
         uses = [f'{flag} {name}' for flag, specs in (('--durations-from', aligners), ('--teacher-mels-from', teachers))
                 if name in specs]

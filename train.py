@@ -483,6 +483,8 @@ def train(args, stop, cleanup):
                                  args.sampling_rate)
     restored = restore(args, setup.spec, models.MODELS.values(), setup.resume_path, setup.dist.rank,
                        setup.dist.world_size, setup.logger.info)
+    for loader in (setup.train_loader, setup.val_loader):
+        setup.spec.check_training_data(restored.model, loader.dataset.dataset)  # inside SeededItems
     trainer = Trainer(args, setup, restored, stop)
     del restored  # the weights now live in the model: free the checkpoint's copy
     trainer.announce(setup.tf32)

@@ -12,7 +12,9 @@ computed and nothing is written into the corpus.
   mels (read WAV + log-mel), pitch per frame by Praat and by pYIN, durations from eSpeak timings and, for every
   model whose spec has a teacher_forced_alignment, from its attention (prepare_dataset.py's --durations-from NAME;
   the model at its default size with random weights, on at most --model-clips clips: the cost does not depend on the
-  weights). Each stage runs once untimed on the first clip first (librosa and numba set themselves up on first use).
+  weights), one clip at a time and in batches of --batch-size clips of similar text lengths as prepare_dataset.py
+  runs them, with all torch threads (it aligns in its main process). Each stage runs once untimed on its first
+  clip or batch first (librosa and numba set themselves up on first use).
 * Agreement of the two pitch estimators on those clips: the median absolute difference in cents over the frames
   both call voiced, and the share of frames on whose voicing they agree.
 * Whole runs of prepare_dataset.py over every clip (or the first --whole-clips), per --workers count: the
@@ -20,7 +22,6 @@ computed and nothing is written into the corpus.
   per-frame data (mels, per-frame pitch by its default, pYIN), with the wall time they project for LJSpeech-1.1
   (13,100 clips, 23 h 55 min of audio) at the same audio seconds per second.
 """
-import dataclasses
 import json
 import sys
 import tempfile
@@ -38,6 +39,7 @@ from common.corpus import build
 from common.audio import wav_info
 from common.data_args import add_audio_args, add_text_args, stft_kwargs
 from common.fileio import torch_save_atomic
+from common.text import text_to_sequence
 
 # what the stages read of the corpus; the rest of the work folder is written by them
 CORPUS_INPUTS = ('wavs', prepare_dataset.TIMINGS_DIR)
@@ -48,13 +50,19 @@ WHOLE_RUNS = {'per-symbol (Praat)': ['--extract-mels', '--extract-durations', '-
               'per-frame (pYIN)': ['--extract-mels', '--extract-frame-pitch']}
 
 
-def time_stage(function, clips):
-    """Seconds to run function(clip) over all clips, after one untimed warm-up call."""
-    function(clips[0])
-    start = time.perf_counter()
-    for clip in clips:
-        function(clip)
-    return time.perf_counter() - start
+def time_stage(function, units, threads=1):
+    """Seconds to run function(unit) over all units (clips, or batches of them) with `threads` torch threads, after
+    one untimed warm-up call."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        function(units[0])
+        start = time.perf_counter()
+        for unit in units:
+            function(unit)
+        return time.perf_counter() - start
+    finally:
+        torch.set_num_threads(previous)
 
 
 def work_folder(dataset_path, folder):
@@ -92,22 +100,28 @@ def stage_clips(settings, stft, filelist):
         key = prepare_dataset.clip_key(wav)
         data = prepare_dataset.ClipData(prepare_dataset.Clip(wav, key, wav, text), settings, stft)
         data.mel  # computed here, not in a timed stage: ClipData keeps it
-        torch_save_atomic(prepare_dataset.clip_durations(data, settings, None),
+        torch_save_atomic(prepare_dataset.clip_durations(data, settings),
                           prepare_dataset.output_path(settings.dataset_path, 'durations', key))
         clips.append(data)
     return clips
 
 
-def duration_stages(settings, clips, model_clips):
-    """{stage: (function of a clip, clips)}: durations from eSpeak timings and from the teacher-forced alignment of
-    each model whose spec has one, at its default size (random weights: the cost does not depend on them)."""
-    stages = {f'durations ({prepare_dataset.ESPEAK})': (partial(prepare_dataset.clip_durations, settings=settings,
-                                                                aligner=None), clips)}
+def duration_stages(settings, clips, model_clips, batch_size):
+    """{stage: (function of a unit, units, clips, torch threads)}: durations from eSpeak timings (a unit is a clip),
+    and from the teacher-forced alignment of each model whose spec has one, at its default size (random weights: the
+    cost does not depend on them), one clip at a time and in batches of similar text lengths (a unit is a batch)."""
+    stages = {f'durations ({prepare_dataset.ESPEAK})': (partial(prepare_dataset.clip_durations, settings=settings),
+                                                        clips, clips, 1)}
+    model_clips = clips[:model_clips]
+    ids = [torch.tensor(text_to_sequence(data.clip.text, settings.text_cleaners)) for data in model_clips]
+    by_length = sorted(zip(ids, (data.mel for data in model_clips)), key=lambda pair: len(pair[0]))
+    threads = torch.get_num_threads()
     for name, spec in prepare_dataset.aligning_specs().items():
         aligner = prepare_dataset.Aligner(spec, default_model(spec, 'cpu')[1])
-        stages[f'durations ({name})'] = (partial(prepare_dataset.clip_durations,
-                                                 settings=dataclasses.replace(settings, durations_from=name),
-                                                 aligner=aligner), clips[:model_clips])
+        for size in dict.fromkeys((1, batch_size)):
+            batches = [by_length[start:start + size] for start in range(0, len(by_length), size)]
+            stages[f'durations ({name}, batches of {size})'] = (aligner.batch_durations, batches, model_clips,
+                                                                 threads)
     return stages
 
 
@@ -143,14 +157,14 @@ def run_stages(dataset_path, folder, args):
     stft = settings.mel_stft()
     clips = stage_clips(settings, stft, corpus_filelist(dataset_path, folder, args.stage_clips))
     rate = settings.stft['sampling_rate']
-    stages = {'mels': (lambda data: prepare_dataset.ClipData(data.clip, settings, stft).mel, clips),
-              **{f'pitch ({method})': (pitch_stage(method, settings), clips) for method in PITCH_METHODS},
-              **duration_stages(settings, clips, args.model_clips)}
-    print(f'stages, one process, torch threads {torch.get_num_threads()}:')
+    stages = {'mels': (lambda data: prepare_dataset.ClipData(data.clip, settings, stft).mel, clips, clips, 1),
+              **{f'pitch ({method})': (pitch_stage(method, settings), clips, clips, 1) for method in PITCH_METHODS},
+              **duration_stages(settings, clips, args.model_clips, args.batch_size)}
+    print(f'stages, one process, one torch thread (aligning models: {torch.get_num_threads()}):')
     print(f'{"stage":<34}{"clips":>7}{"seconds":>10}{"clips/s":>10}{"audio s/s":>12}')
-    for name, (function, stage_clips_) in stages.items():
+    for name, (function, units, stage_clips_, threads) in stages.items():
         try:
-            seconds = time_stage(function, stage_clips_)
+            seconds = time_stage(function, units, threads)
         except ValueError as error:  # a model whose default config cannot align
             print(f'{name:<34}skipped: {error}')
             continue
@@ -195,6 +209,8 @@ def main(argv=None):
     parser.add_argument('--stage-clips', type=positive_int, default=100, help='Clips timed per stage')
     parser.add_argument('--model-clips', type=positive_int, default=10,
                         help='Clips timed per durations-from-a-model stage (default-size models on the CPU are slow)')
+    parser.add_argument('--batch-size', type=positive_int, default=prepare_dataset.DEFAULT_BATCH_SIZE,
+                        help='Clips per batch of the durations-from-a-model stages (prepare_dataset.py --batch-size)')
     parser.add_argument('--whole-clips', type=positive_int, default=None,
                         help='Clips of the whole runs (default: all; pYIN takes about a second per clip)')
     parser.add_argument('--workers', type=positive_int, nargs='+', default=[1, 2],
@@ -202,7 +218,6 @@ def main(argv=None):
     add_audio_args(parser)
     add_text_args(parser)
     args = parser.parse_args(argv)
-    torch.set_num_threads(1)
     if args.dataset_path:
         run(args.dataset_path, args)
         return 0

@@ -8,9 +8,10 @@ The required fields say what every model is: its name, class and flags, its trai
 (a GENERATOR makes mel spectrograms from text, a VOCODER makes audio from mel spectrograms). The optional hooks have
 defaults that do nothing special, so a package sets only the ones where it differs:
 
-  training     prepare_for_training, validation_images, build_training_step (a model with several optimizers,
-               such as a GAN vocoder, brings its own step; the default is common.training.GradientStep),
-               start_epoch (a loss whose terms are weighted by the epoch)
+  training     prepare_for_training, check_training_data (lines of the filelists the model cannot take),
+               validation_images, build_training_step (a model with several optimizers, such as a GAN vocoder,
+               brings its own step; the default is common.training.GradientStep), start_epoch (a loss whose terms
+               are weighted by the epoch)
   checkpoints  config_from_state_dict (sizes read off the tensors when a file stores no config), load_weights
   inference    prepare_for_inference, add_inference_args + make_synthesizer (a generator's or vocoder's call with
                its own flags), scriptable_parts or script_for_inference (--torchscript), quantizable (--int8; a
@@ -127,6 +128,7 @@ class ModelSpec:
 
     # ---- optional hooks (defaults: nothing special)
     prepare_for_training: Callable = _nothing        # (model, args): e.g. statistics kept in buffers
+    check_training_data: Callable = _nothing         # (model, dataset): FilelistError for a line it cannot take
     start_epoch: Callable = _nothing                 # (loss function, epoch from 1): before each epoch's steps
     validation_images: Callable = _no_images         # (y_pred, y) -> {tag: 2-D array} for TensorBoard
     build_training_step: Callable = _default_training_step  # (model, loss, args, precision) -> a training step
@@ -143,7 +145,8 @@ class ModelSpec:
     onnx_runtime_options: Callable = _no_options      # (args) -> the model's inference flags as keywords of
                                                       # common/onnx_runtime.load (and 'denoising_strength')
     evaluation_pairs: Optional[Callable] = None       # (model, args) -> iterator of (predicted mel, target mel)
-    teacher_forced_alignment: Optional[Callable] = None  # (model, text ids (T,), mel (n_mel, F)) -> (F, T)
+    # (model, text ids (B, T) and mels (B, n_mel, F) padded, their lengths (B,)) -> alignments (B, F, T)
+    teacher_forced_alignment: Optional[Callable] = None
     teacher_forcing: Optional[TeacherForcing] = None  # a generator's teacher-forced mels (prepare_dataset.py)
     benchmark_cases: tuple = ()  # SpeedCase, QualityCase, TrainingCase (common/benchmarking.py) for benchmarks/
     upstream_train_args: Optional[Callable] = None  # (argv) -> our train.py arguments for the command line of the

@@ -1,6 +1,8 @@
 """FastPitch: parallel text to mel spectrogram. 1.0 trains from external durations and per-symbol pitch; 1.1
 (--fastpitch-version 1.1) learns its alignment, with energy and speaker conditioning. One spec serves both: a
 checkpoint's config (or, without one, its tensors) says which version it holds."""
+import torch
+
 from common.model_spec import GENERATOR, ModelSpec
 
 from .arg_parser import add_inference_args, add_model_args, config_version, model_config
@@ -64,6 +66,25 @@ def prepare_for_training(model, args):
         model.pitch_std.fill_(std)
 
 
+def check_training_data(model, dataset):
+    """A filelist's speaker ids must name speakers the model has, and a model of several speakers needs them: found
+    here, with the line, rather than as an error in some later step (or, for a one-speaker model, never: the ids
+    would be ignored)."""
+    n_speakers = model.n_speakers if isinstance(model, FastPitch11) else 1
+    for entry in dataset.entries:
+        if entry.speaker is None and n_speakers > 1:  # the column is on every line or on none
+            raise entry.error(f'no speaker id, but the model has {n_speakers} speakers: give every line a '
+                              'speaker column (path|...|text|speaker)')
+        if entry.speaker is not None and entry.speaker >= n_speakers:
+            if n_speakers > 1:
+                hint = f'the model has {n_speakers} speakers, ids 0 to {n_speakers - 1} (--n-speakers)'
+            elif isinstance(model, FastPitch11):
+                hint = 'the model has one speaker: a new model takes --n-speakers N for N speakers'
+            else:
+                hint = 'FastPitch 1.0 has no speaker embedding: FastPitch 1.1 takes --n-speakers N for N speakers'
+            raise entry.error(f'speaker id {entry.speaker} is unknown: {hint}')
+
+
 def config_from_state_dict(state_dict):
     """The config of a file that stores none: 1.1 when it has tensors only 1.1 has (the aligner, energy,
     speakers), sized from them, else 1.0; other sizes are the reference defaults. (A 1.1 file without any of
@@ -90,14 +111,16 @@ def load_weights(model, state_dict):
     model.load_state_dict(state_dict)
 
 
-def teacher_forced_alignment(model, text_ids, mel):
-    """1.1's hard alignment of a recorded clip (frames, symbols): durations for FastPitch 1.0 without a
-    Tacotron 2 (prepare_dataset.py --durations-from fastpitch)."""
+def teacher_forced_alignment(model, text, text_lengths, mel, mel_lengths):
+    """1.1's hard alignments of recorded clips (B, frames, symbols), under the prior training uses: durations for
+    FastPitch 1.0 without a Tacotron 2 (prepare_dataset.py --durations-from fastpitch)."""
     if not isinstance(model, FastPitch11):
         raise ValueError('a FastPitch 1.0 model has no aligner: durations come from a FastPitch 1.1 checkpoint')
     require_trained_aligner(model)
-    prior = interpolated_prior(mel.size(1), text_ids.numel()).to(mel.device)
-    return model.align(text_ids, mel, prior)
+    prior = torch.zeros(mel.size(0), mel.size(2), text.size(1))
+    for item, (frames, symbols) in enumerate(zip(mel_lengths.tolist(), text_lengths.tolist())):
+        prior[item, :frames, :symbols] = interpolated_prior(frames, symbols)
+    return model.align(text, text_lengths, mel, mel_lengths, prior.to(mel.device))
 
 
 SPEC = ModelSpec(
@@ -105,7 +128,7 @@ SPEC = ModelSpec(
     add_model_args=add_model_args, model_config=model_config,
     get_dataset=get_dataset, get_collate_fn=get_collate_fn, batch_to_device=batch_to_device, item_unit='mel frames',
     build_loss=build_loss, start_epoch=start_epoch, prepare_for_training=prepare_for_training,
-    validation_images=validation_images,
+    check_training_data=check_training_data, validation_images=validation_images,
     config_from_state_dict=config_from_state_dict, load_weights=load_weights,
     add_inference_args=add_inference_args, make_synthesizer=FastPitchGenerator,
     # the length regulator between them is Python control flow: it stays eager

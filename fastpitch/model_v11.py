@@ -13,7 +13,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from common.alignment_search import binarize_attention
 from fastpitch.alignment import ConvAttention
 from fastpitch.model import TemporalPredictor, pitch_transform_stats, regulate_len
 from fastpitch.transformer import FFTransformer, mask_from_lens
@@ -117,6 +116,9 @@ class FastPitch11(nn.Module):
         symbol_emb = self.encoder.word_emb(text).transpose(1, 2)
         attn_soft, attn_logprob = self.attention(
             mel_tgt, symbol_emb, mask_from_lens(text_lens, text.size(1)), attn_prior)
+        # imported here, not at the top: numba costs 50 MB and a second of start-up, and synthesis never aligns
+        from common.alignment_search import binarize_attention
+
         attn_hard, attn_hard_dur = binarize_attention(attn_soft, text_lens, mel_lens)
 
         pitch_tgt = mean_over_nonzero_frames(pitch_dense, attn_hard_dur)
@@ -134,14 +136,16 @@ class FastPitch11(nn.Module):
         return (self.proj(dec_out), dec_mask, dur_pred, log_dur_pred, pitch_pred, pitch_tgt,
                 energy_pred, energy_tgt, attn_soft, attn_hard, attn_hard_dur, attn_logprob)
 
-    def align(self, text, mel, prior):
-        """The hard alignment the aligner gives one clip: text (T_text,) ids, mel (n_mel, T_mel), prior (T_mel,
-        T_text) -> (T_mel, T_text) 0/1, one symbol per frame, monotonic (what training takes durations from)."""
-        text_lens, mel_lens = torch.tensor([text.numel()]), torch.tensor([mel.size(1)])
-        symbol_emb = self.encoder.word_emb(text[None]).transpose(1, 2)
-        attn_soft, _ = self.attention(mel[None], symbol_emb, mask_from_lens(text_lens, text.numel()), prior[None])
-        attn_hard, _ = binarize_attention(attn_soft, text_lens.to(mel.device), mel_lens.to(mel.device))
-        return attn_hard[0, 0]
+    def align(self, text, text_lens, mel, mel_lens, prior):
+        """The hard alignments the aligner gives a batch of clips, as training takes durations from them: text
+        (B, T_text) ids and mel (B, n_mel, T_mel), both padded as training pads them, prior (B, T_mel, T_text) ->
+        (B, T_mel, T_text) 0/1, within each clip one symbol per frame, monotonic."""
+        symbol_emb = self.encoder.word_emb(text).transpose(1, 2)
+        attn_soft, _ = self.attention(mel, symbol_emb, mask_from_lens(text_lens, text.size(1)), prior)
+        from common.alignment_search import binarize_attention  # as in forward
+
+        attn_hard, _ = binarize_attention(attn_soft, text_lens, mel_lens)
+        return attn_hard[:, 0]
 
     def infer(self, inputs, pace=1.0, dur_tgt=None, pitch_tgt=None, energy_tgt=None, pitch_transform=None,
               max_duration=75, speaker=0):

@@ -22,8 +22,8 @@ def validation_images(y_pred, y):
     return {'alignment': alignments[0].t(), 'mel_predicted': mel_out_postnet[0], 'mel_target': y[0][0]}
 
 
-def teacher_forced_alignment(model, text_ids, mel):
-    return model.teacher_forced_alignment(text_ids, mel)
+def teacher_forced_alignment(model, text, text_lengths, mel, mel_lengths):
+    return model.teacher_forced_alignment(text, text_lengths, mel)
 
 
 SPEC = ModelSpec(

@@ -347,18 +347,20 @@ class Tacotron2(nn.Module):
         return mel_out + self.postnet(mel_out), mel_lengths, alignments
 
     @torch.no_grad()
-    def teacher_forced_alignment(self, text_ids, mel):
-        """The attention (T_out, T_in) of a teacher-forced pass over one clip: text_ids (T_in,) int64, mel
-        (n_mel, T_out). Runs in eval mode with the prenet dropout off, so that the alignment is deterministic (it
-        gives FastPitch its durations); the model's mode and dropout are restored afterwards."""
-        lengths = torch.tensor([text_ids.numel()])
+    def teacher_forced_alignment(self, text, text_lengths, mel):
+        """The attention (B, T_out, T_in) of a teacher-forced pass over a batch of clips: text (B, T_in) int64
+        padded, text_lengths (B,), mel (B, n_mel, T_out) padded after each clip's frames. The frames after a clip's
+        own change none of its rows (the decoder reads the frames in order); the padding after its text does a
+        little, through the encoder's convolutions, as in training. Runs in eval mode with the prenet dropout off,
+        so that the alignment is deterministic (it gives FastPitch its durations); the model's mode and dropout are
+        restored afterwards."""
         prenet = self.decoder.prenet
         was_training, p_dropout = self.training, prenet.p_dropout
         self.eval()
         prenet.p_dropout = 0.0
         try:
-            memory = self.encode(text_ids.unsqueeze(0), lengths)
-            return self.decoder(memory, mel.unsqueeze(0), lengths)[2][0]
+            memory = self.encode(text, text_lengths)
+            return self.decoder(memory, mel, text_lengths)[2]
         finally:
             prenet.p_dropout = p_dropout
             self.train(was_training)

@@ -18,7 +18,8 @@ from common.logger import read_json_log
 from fastpitch.model_v11 import FastPitch11
 from tests.test_train import (assert_same_losses, epoch_values, fastpitch_argv, iteration_losses,  # noqa: F401
                               one_thread, run_train)
-from tests.tiny_configs import TINY_FLAGS
+from tests.commands import run_main
+from tests.tiny_configs import TINY_FLAGS, tiny_model
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 V11_FLAGS = ['--fastpitch-version', '1.1', '--energy-conditioning', '--energy-predictor-filter-size', '16',
@@ -133,8 +134,67 @@ def test_a_bare_1_1_state_dict_without_the_aligner_loads(tmp_path):
     for key, value in bare.items():
         assert torch.equal(model.state_dict()[key], value), key
     with pytest.raises(ValueError, match='has no aligner .* need its training checkpoint'):
-        models.model_spec('FastPitch').teacher_forced_alignment(model, torch.tensor([5, 6]), torch.zeros(80, 4))
+        models.model_spec('FastPitch').teacher_forced_alignment(model, torch.tensor([[5, 6]]), torch.tensor([2]),
+                                                                torch.zeros(1, 80, 4), torch.tensor([4]))
     del bare['energy_emb.bias']
     torch.save(bare, tmp_path / 'broken.pt')
     with pytest.raises(ValueError, match='broken.pt: does not fit a FastPitch'):
         models.load_model_from_checkpoint('FastPitch', tmp_path / 'broken.pt')
+
+
+def test_the_aligner_aligns_a_padded_batch_as_prepare_dataset_gives_it():
+    """--durations-from fastpitch aligns clips in padded batches: each clip gets one symbol per frame, monotonic,
+    from its first symbol to its last, nothing in the padding; the batch's longest clip gets what it gets alone."""
+    model = tiny_model('FastPitch', ['--fastpitch-version', '1.1']).eval()
+    spec = models.model_spec('FastPitch')
+    symbols, frames = [7, 4], [15, 9]
+    generator = torch.Generator().manual_seed(3)
+    text = torch.zeros(2, max(symbols), dtype=torch.long)
+    mel = torch.zeros(2, 80, max(frames))
+    for item, (n_symbols, n_frames) in enumerate(zip(symbols, frames)):
+        text[item, :n_symbols] = torch.randint(1, 100, (n_symbols,), generator=generator)
+        mel[item, :, :n_frames] = torch.randn(80, n_frames, generator=generator)
+    with torch.no_grad():
+        alignments = spec.teacher_forced_alignment(model, text, torch.tensor(symbols), mel, torch.tensor(frames))
+        alone = spec.teacher_forced_alignment(model, text[:1], torch.tensor(symbols[:1]), mel[:1],
+                                              torch.tensor(frames[:1]))
+    assert alignments.shape == (2, max(frames), max(symbols))
+    for item, (n_symbols, n_frames) in enumerate(zip(symbols, frames)):
+        hard = alignments[item]
+        assert hard.sum() == n_frames and hard[:n_frames, :n_symbols].sum() == n_frames
+        assert (hard[:n_frames].sum(1) == 1).all()
+        path = hard[:n_frames].argmax(1)
+        assert path[0] == 0 and path[-1] == n_symbols - 1 and set(path.diff().tolist()) <= {0, 1}
+    assert torch.equal(alignments[:1], alone)
+
+
+@pytest.mark.parametrize('version, n_speakers, hint', [
+    ('1.1', 4, 'the model has 4 speakers, ids 0 to 3 (--n-speakers)'),
+    ('1.1', 1, 'the model has one speaker: a new model takes --n-speakers N for N speakers'),
+    ('1.0', 1, 'FastPitch 1.0 has no speaker embedding: FastPitch 1.1 takes --n-speakers N for N speakers'),
+    ('1.1', 6, None),
+])
+def test_unknown_speaker_ids_are_named_with_their_line_before_training(prepared_corpus, tmp_path, version,
+                                                                        n_speakers, hint):
+    argv = (fastpitch11_argv if version == '1.1' else fastpitch_argv)(prepared_corpus, tmp_path / 'out',
+                                                                        '--epochs', '1', '--n-speakers',
+                                                                        str(n_speakers))
+    for flag in ('--validation-files', '--training-files'):  # the same two clips, with speakers 0 and 5
+        lines = Path(argv[argv.index(flag) + 1]).read_text().splitlines()[:2]
+        speakers = tmp_path / f'{flag[2:]}.txt'
+        speakers.write_text(''.join(f'{line}|{speaker}\n' for speaker, line in zip((0, 5), lines)))
+        argv[argv.index(flag) + 1] = str(speakers)
+    code, stderr = run_main(train.main, argv)
+    if hint is None:
+        assert code == 0, stderr[-1:]
+        return
+    assert code == 1 and stderr[-1] == f'train.py: error: {speakers}:2: speaker id 5 is unknown: {hint}'
+    assert not (tmp_path / 'out' / 'checkpoint_FastPitch_1.pt').exists()
+
+
+def test_a_model_of_several_speakers_needs_the_speaker_column(prepared_corpus, tmp_path):
+    argv = fastpitch11_argv(prepared_corpus, tmp_path / 'out', '--n-speakers', '3')
+    code, stderr = run_main(train.main, argv)
+    assert code == 1 and stderr[-1] == (f'train.py: error: {argv[argv.index("--training-files") + 1]}:1: no speaker '
+                                         'id, but the model has 3 speakers: give every line a speaker column '
+                                         '(path|...|text|speaker)')

@@ -27,7 +27,7 @@ from common.filelist import read_filelist
 from common.splits import split_sizes
 from common.stft import TacotronSTFT, mel_from_audio
 from common.text import UnknownSymbolWarning, text_to_sequence
-from fastpitch.durations import durations_from_alignment, mel_frame_count
+from fastpitch.durations import mel_frame_count
 from fastpitch.pitch import char_pitch, frame_pitch
 from tests.commands import check_main
 from tests.conftest import TINY_CORPUS_CLIPS
@@ -136,6 +136,7 @@ def test_resume_keeps_existing_files_and_recreates_missing_ones_identically(prep
 
 
 def test_tacotron2_durations_through_the_command_line(corpus_dir, tmp_path):
+    """--batch-size 1: each clip is aligned alone, so its durations are the model's for that clip exactly."""
     from tests.tiny_configs import tiny_config, tiny_model
     model = tiny_model('Tacotron2')
     checkpoint = tmp_path / 'tacotron2.pt'
@@ -143,43 +144,52 @@ def test_tacotron2_durations_through_the_command_line(corpus_dir, tmp_path):
     root = copy_corpus(corpus_dir, tmp_path / 'corpus')
     train_list = audio_filelists(root)[0]
     run_prepare(root, [train_list], '--extract-mels', '--extract-durations', '--durations-from', 'tacotron2',
-                '--tacotron2-checkpoint', str(checkpoint), '--workers', '2')
-    for index, line in enumerate(filelist_lines(train_list)):
+                '--tacotron2-checkpoint', str(checkpoint), '--workers', '2', '--batch-size', '1')
+    aligner = prepare_dataset.Aligner(models.model_spec('Tacotron2'), model)
+    for line in filelist_lines(train_list):
         wav, text = line.split('|')
         clip_id = Path(wav).stem
         mel = torch.load(root / 'mels' / f'{clip_id}.pt', weights_only=True)
         durations = torch.load(root / 'durations' / f'{clip_id}.pt', weights_only=True)
         ids = torch.tensor(text_to_sequence(text, ['english_cleaners']))
         assert durations.shape == ids.shape and int(durations.sum()) == mel.size(1)
-        if index == 0:  # the worker's result is the model's, as computed here
-            assert torch.equal(durations, durations_from_alignment(model.teacher_forced_alignment(ids, mel), len(ids)))
+        assert torch.equal(durations, aligner.durations(ids, mel))
 
 
-def test_durations_from_a_gpu_model_are_made_between_two_pool_passes(corpus_dir, tmp_path, monkeypatch):
-    """A model on the GPU cannot be used in forked workers: mels in the pool, durations here, then pitch in the
-    pool again; the files are those of one pass. (The GPU is played by the CPU here.)"""
-    from tests.tiny_configs import tiny_model
+def test_durations_from_a_model_are_made_here_in_batches_between_two_pool_passes(corpus_dir, tmp_path, monkeypatch):
+    """Mels in the worker pool, then durations in this process (where the GPU is) in batches of --batch-size clips
+    of similar text lengths, then pitch in the pool again; every clip gets what its batch gave it."""
     aligner = prepare_dataset.Aligner(models.model_spec('Tacotron2'), tiny_model('Tacotron2'))
-    monkeypatch.setattr(prepare_dataset.Aligner, 'on_gpu', property(lambda self: True))
-    phases, run_clips = [], prepare_dataset.run_clips
+    phases, batches = [], []
+    run_clips, batch_durations = prepare_dataset.run_clips, prepare_dataset.Aligner.batch_durations
 
     def recorded_run_clips(clips, workers, skip_bad):
         phases.append((prepare_dataset._worker['kinds'], workers))
         return run_clips(clips, workers, skip_bad)
+
+    def recorded_batch_durations(self, clips):
+        phases.append('aligner')
+        durations = batch_durations(self, clips)
+        batches.append([(ids, found) for (ids, _), found in zip(clips, durations)])
+        return durations
     monkeypatch.setattr(prepare_dataset, 'run_clips', recorded_run_clips)
+    monkeypatch.setattr(prepare_dataset.Aligner, 'batch_durations', recorded_batch_durations)
     root = copy_corpus(corpus_dir, tmp_path / 'corpus')
     train_list = audio_filelists(root)[0]
     args = prepare_dataset.parse_args(['-d', str(root), '--wav-text-filelist', str(train_list), '--extract-mels',
                                        '--extract-durations', '--extract-pitch', '--durations-from', 'tacotron2',
-                                       '--tacotron2-checkpoint', 'unused.pt', '--workers', '2'])
+                                       '--tacotron2-checkpoint', 'unused.pt', '--workers', '2', '--batch-size', '3'])
     prepare_dataset.prepare(args, aligner)
-    assert phases == [(('mels',), 2), (('durations',), 1), (('pitch', 'pitch_char'), 2)]
+    n_clips = len(filelist_lines(train_list))
+    assert phases == [(('mels',), 2), *['aligner'] * -(-n_clips // 3), (('pitch', 'pitch_char'), 2)]
+    assert [len(batch) for batch in batches] == [3] * (n_clips // 3) + [n_clips % 3] * (n_clips % 3 > 0)
+    symbols = [len(ids) for batch in batches for ids, _ in batch]
+    assert symbols == sorted(symbols)
+    made = {tuple(ids.tolist()): durations for batch in batches for ids, durations in batch}
     for line in filelist_lines(train_list):
         clip_id = Path(line.split('|')[0]).stem
-        ids = torch.tensor(text_to_sequence(line.split('|')[1], ['english_cleaners']))
-        mel = torch.load(root / 'mels' / f'{clip_id}.pt', weights_only=True)
-        assert torch.equal(torch.load(root / 'durations' / f'{clip_id}.pt', weights_only=True),
-                           aligner.durations(ids, mel))
+        ids = text_to_sequence(line.split('|')[1], ['english_cleaners'])
+        assert torch.equal(torch.load(root / 'durations' / f'{clip_id}.pt', weights_only=True), made[tuple(ids)])
         assert (root / 'pitch_char' / f'{clip_id}.pt').is_file()
 
 

@@ -185,17 +185,26 @@ def test_teacher_forced_frames_depend_only_on_their_own_item_and_earlier_frames(
 
 def test_teacher_forced_alignment_is_deterministic_and_leaves_the_model_as_it_was(batch):
     model = tiny_model('Tacotron2').train()
-    text, _, mel, _ = batch
-    length, frames = LENGTHS[1], OUTPUT_LENGTHS[1]
-    ids, clip_mel = text[1, :length], mel[1, :, :frames]
-    alignment = model.teacher_forced_alignment(ids, clip_mel)
+    text, lengths, mel, output_lengths = batch
+    alignment = model.teacher_forced_alignment(text, lengths, mel)
     assert model.training and model.decoder.prenet.p_dropout > 0, 'mode and prenet dropout must be restored'
-    assert alignment.shape == (frames, length) and not alignment.requires_grad
-    assert torch.equal(alignment, model.teacher_forced_alignment(ids, clip_mel))
-    with torch.no_grad():  # the clip as a batch of one, in eval mode without prenet dropout
-        expected = forward(deterministic(model), ids[None], torch.tensor([length]), clip_mel[None],
-                           torch.tensor([frames]))[3][0]
+    assert alignment.shape == (len(LENGTHS), max(OUTPUT_LENGTHS), max(LENGTHS)) and not alignment.requires_grad
+    assert torch.equal(alignment, model.teacher_forced_alignment(text, lengths, mel))
+    with torch.no_grad():  # the batch in eval mode without prenet dropout
+        expected = forward(deterministic(model), text, lengths, mel, output_lengths)[3]
     assert torch.equal(alignment, expected)
+
+
+def test_teacher_forced_alignment_of_a_batch_is_each_clips_alone(batch):
+    """prepare_dataset.py aligns clips in padded batches: the frames after a clip's own change nothing. (The
+    padding after its text does, through the encoder's convolutions, as in training.)"""
+    model = tiny_model('Tacotron2')
+    text, lengths, mel, _ = batch
+    alignment = model.teacher_forced_alignment(text, lengths, mel)
+    for b, (length, frames) in enumerate(zip(LENGTHS, OUTPUT_LENGTHS)):
+        alone = model.teacher_forced_alignment(text[b:b + 1], lengths[b:b + 1], mel[b:b + 1, :, :frames])
+        torch.testing.assert_close(alignment[b:b + 1, :frames, :length], alone, atol=ATOL, rtol=0)
+        assert (alignment[b, :frames, length:] == 0).all()
 
 
 def test_training_mode_is_random_and_every_parameter_gets_a_gradient(batch):
