@@ -839,6 +839,7 @@ def prepare(args, aligner=None, teacher=None):
     `teacher` the teacher-forced mels (the CLI loads both from --NAME-checkpoint). Returns the paths of the files
     written per filelist."""
     settings = settings_from_args(args)
+    settings.mel_stft()  # a mel range the sampling rate cannot give is the flags' error, before any clip is read
     if args.extract_durations and args.durations_from != ESPEAK and aligner is None:
         raise PrepareError(f'--durations-from {args.durations_from} needs a trained model '
                            f'(--{args.durations_from}-checkpoint)')

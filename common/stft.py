@@ -23,7 +23,15 @@ def dynamic_range_decompression(x, C=1):
 
 def slaney_mel_basis(sampling_rate, filter_length, n_mel_channels, mel_fmin, mel_fmax):
     """librosa's Slaney-normalised mel filters (n_mel_channels, filter_length // 2 + 1) as float32; mel_fmax None
-    means the Nyquist frequency."""
+    means the Nyquist frequency. Bands above the Nyquist frequency would be empty (constant mel rows that look like
+    data), so asking for them is an error naming the flags."""
+    nyquist = sampling_rate / 2
+    if mel_fmax is not None and mel_fmax > nyquist:
+        raise ValueError(f'--mel-fmax {mel_fmax:g} Hz is above the Nyquist frequency of --sampling-rate '
+                         f'{sampling_rate} ({nyquist:g} Hz): give --mel-fmax {nyquist:g} or less')
+    if mel_fmin >= (nyquist if mel_fmax is None else mel_fmax):
+        raise ValueError(f'--mel-fmin {mel_fmin:g} Hz must be below --mel-fmax '
+                         f'({nyquist if mel_fmax is None else mel_fmax:g} Hz)')
     return torch.from_numpy(librosa.filters.mel(sr=sampling_rate, n_fft=filter_length, n_mels=n_mel_channels,
                                                 fmin=mel_fmin, fmax=mel_fmax)).float()
 

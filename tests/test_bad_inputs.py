@@ -83,6 +83,10 @@ ROWS = [
     ('prepare_dataset.py', ['-d', '{data}', '--wav-text-filelist', '{wav_list}', '--extract-mels', '--hop-length',
                             '0'], 2, ['--hop-length', 'positive']),
     ('prepare_dataset.py', ['-d', '{data}', '--wav-text-filelist', '{wav_list}'], 2, ['nothing to do']),
+    ('prepare_dataset.py', ['-d', '{data}', '--wav-text-filelist', '{wav_list}', '--extract-mels', '--sampling-rate',
+                            '8000'], 1, ['--mel-fmax 8000 Hz', 'Nyquist', '--sampling-rate 8000 (4000 Hz)']),
+    ('inference.py', ['-i', '{hello}', '--fastpitch', '{fastpitch}', '--mel-fmin', '9000'], 1,
+     ['--mel-fmin 9000 Hz must be below --mel-fmax (8000 Hz)']),
     ('prepare_dataset.py', ['-d', '{data}', '--wav-text-filelist', '{missing}', '--extract-mels'], 1,
      ['missing.txt', 'no such filelist']),
     # export.py

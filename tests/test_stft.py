@@ -1,4 +1,5 @@
 """The audio front end: golden log-mel parity, STFT inversion, Griffin-Lim on real (eSpeak NG) speech."""
+import re
 import subprocess
 import sys
 
@@ -134,3 +135,18 @@ def test_griffin_lim_from_mel_recovers_speech_magnitude(speech):
     baseline = spectral_convergence(target, taco.stft_fn.inverse(target, random_phase), taco.stft_fn)
     converged = spectral_convergence(target, audio, taco.stft_fn)
     assert converged < 0.5 * baseline, f'Griffin-Lim {converged:.3f} vs random phase {baseline:.3f}'
+
+
+@pytest.mark.parametrize('sampling_rate, mel_fmin, mel_fmax, words', [
+    (8000, 0.0, 8000.0, '--mel-fmax 8000 Hz is above the Nyquist frequency of --sampling-rate 8000 (4000 Hz)'),
+    (22050, 9000.0, 8000.0, '--mel-fmin 9000 Hz must be below --mel-fmax (8000 Hz)'),
+    (16000, 8000.0, None, '--mel-fmin 8000 Hz must be below --mel-fmax (8000 Hz)'),
+])
+def test_mel_bands_outside_the_signal_are_refused(sampling_rate, mel_fmin, mel_fmax, words):
+    with pytest.raises(ValueError, match=re.escape(words)):
+        TacotronSTFT(sampling_rate=sampling_rate, mel_fmin=mel_fmin, mel_fmax=mel_fmax)
+
+
+def test_mel_bands_up_to_the_nyquist_frequency_are_all_filled():
+    mel_basis = TacotronSTFT(sampling_rate=16000, mel_fmax=8000.0).mel_basis
+    assert (mel_basis.sum(1) > 0).all()
