@@ -18,6 +18,7 @@ Exit code (with a one-line explanation on stderr unless 0), as torchrun's and ou
   2        bad arguments.
 """
 import argparse
+import logging
 import os
 import sys
 import uuid
@@ -69,10 +70,13 @@ def rendezvous_options():
             '--local-addr', LOOPBACK]
 
 
+def process_count(args):
+    return args.nproc or max(torch.cuda.device_count(), 1)
+
+
 def torchrun_argv(args):
-    nproc = args.nproc or max(torch.cuda.device_count(), 1)
     grace = [] if args.grace_period is None else ['--shutdown-timeout', str(args.grace_period)]
-    return ['--nproc-per-node', str(nproc), *rendezvous_options(), *grace, args.script]
+    return ['--nproc-per-node', str(process_count(args)), *rendezvous_options(), *grace, args.script]
 
 
 def first_failure(error):
@@ -110,9 +114,21 @@ def launch(config, entrypoint, entrypoint_args):
     return 0
 
 
+def quiet_launcher(nproc):
+    """torchrun's agent logs again what the ranks and our one line say (W: its thread advice and closing signals,
+    E: the failed rank): keep its critical messages only. Its one advice is followed here instead: one OpenMP thread
+    per rank when several run and the user has not chosen."""
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith('torch.distributed'):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+    if nproc > 1:
+        os.environ.setdefault('OMP_NUM_THREADS', '1')
+
+
 @command('python -m multiproc')
 def main(argv=None):
     args = parse_args(argv)
+    quiet_launcher(process_count(args))
     config, entrypoint, entrypoint_args = torchrun.config_from_args(torchrun.parse_args(torchrun_argv(args)))
     # the script's arguments bypass torchrun's parser, which rejects any that abbreviate one of its options
     return launch(config, entrypoint, [*entrypoint_args, *args.script_args])
