@@ -7,7 +7,6 @@ back: a 4,000-character paragraph peaked at 1.36 GB with the demo models where i
 A fixed threshold of 1 MiB puts every large tensor in its own mapping, returned to the system when it is freed.
 """
 import ctypes
-import ctypes.util
 
 LARGE_BLOCK_BYTES = 1 << 20
 _M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
@@ -16,10 +15,9 @@ _M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
 def release_large_blocks():
     """Serve every allocation of LARGE_BLOCK_BYTES or more by its own mapping, returned to the system when freed.
     True where the C library is glibc and took the setting; False elsewhere (musl, macOS, Windows): harmless."""
-    name = ctypes.util.find_library('c')
-    if name is None:
+    try:
+        symbols = ctypes.CDLL(None)  # the process's own symbols, the C library's among them
+    except (OSError, TypeError):  # Windows has no such handle
         return False
-    libc = ctypes.CDLL(name)
-    if not hasattr(libc, 'mallopt'):
-        return False
-    return libc.mallopt(_M_MMAP_THRESHOLD, LARGE_BLOCK_BYTES) == 1
+    mallopt = getattr(symbols, 'mallopt', None)
+    return mallopt is not None and mallopt(_M_MMAP_THRESHOLD, LARGE_BLOCK_BYTES) == 1
