@@ -11,7 +11,9 @@ F holds `wavs/ID.wav|text[|speaker]` lines, paths relative to D. A clip's output
 top folder (clip_key: `wavs/ID.wav` -> ID, `wavs/a/ID.wav` -> a/ID). Per clip it writes
     D/mels/ID.pt         float32 (n_mel, frames), TacotronSTFT log-mel; frames = samples // hop + 1
     D/durations/ID.pt    int64 (symbols,), mel frames per symbol of text_to_sequence(text); they sum to frames
-                         (fastpitch/durations.py: from eSpeak timings D/timings/ID.json or Tacotron 2 attention)
+                         (fastpitch/durations.py: from eSpeak timings D/timings/ID.json, or from the attention of a
+                         trained model, --durations-from tacotron2|fastpitch, aligned in this process in batches of
+                         --batch-size clips of similar text lengths, on the GPU when there is one)
     D/pitch_char/ID.pt   float32 (symbols,), mean F0 in Hz over each symbol's voiced frames, 0 if none
                          (fastpitch/pitch.py; Praat's, as FastPitch 1.0's reference); needs the durations
     D/pitch/ID.pt        float32 (frames,), F0 in Hz per mel frame, 0 where unvoiced (FastPitch 1.1; pYIN's, as

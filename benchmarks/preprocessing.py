@@ -147,7 +147,7 @@ def seconds_of(clips_audio):
 
 
 def report_row(name, seconds, n_clips, audio_seconds, extra=''):
-    print(f'{name:<34}{n_clips:>7}{seconds:>10.1f}{n_clips / seconds:>10.2f}{audio_seconds / seconds:>12.1f}{extra}')
+    print(f'{name:<40}{n_clips:>7}{seconds:>10.1f}{n_clips / seconds:>10.2f}{audio_seconds / seconds:>12.1f}{extra}')
 
 
 def run_stages(dataset_path, folder, args):
@@ -161,12 +161,12 @@ def run_stages(dataset_path, folder, args):
               **{f'pitch ({method})': (pitch_stage(method, settings), clips, clips, 1) for method in PITCH_METHODS},
               **duration_stages(settings, clips, args.model_clips, args.batch_size)}
     print(f'stages, one process, one torch thread (aligning models: {torch.get_num_threads()}):')
-    print(f'{"stage":<34}{"clips":>7}{"seconds":>10}{"clips/s":>10}{"audio s/s":>12}')
+    print(f'{"stage":<40}{"clips":>7}{"seconds":>10}{"clips/s":>10}{"audio s/s":>12}')
     for name, (function, units, stage_clips_, threads) in stages.items():
         try:
             seconds = time_stage(function, units, threads)
         except ValueError as error:  # a model whose default config cannot align
-            print(f'{name:<34}skipped: {error}')
+            print(f'{name:<40}skipped: {error}')
             continue
         report_row(name, seconds, len(stage_clips_), seconds_of(data.audio for data in stage_clips_) / rate)
     cents, voicing = agreement(*([pitch_stage(method, settings)(data) for data in clips] for method in PITCH_METHODS))
@@ -180,7 +180,7 @@ def run_whole(dataset_path, folder, args):
                         for line in filelist.read_text().splitlines())
     n_clips = len(filelist.read_text().splitlines())
     print(f'prepare_dataset.py whole, {n_clips} clips, {audio_seconds:.0f} s of audio:')
-    print(f'{"data, workers":<34}{"clips":>7}{"seconds":>10}{"clips/s":>10}{"audio s/s":>12}  LJSpeech projection')
+    print(f'{"data, workers":<40}{"clips":>7}{"seconds":>10}{"clips/s":>10}{"audio s/s":>12}  LJSpeech projection')
     for data, flags in WHOLE_RUNS.items():
         for workers in args.workers:
             root = work_folder(dataset_path, folder / f'{data.split()[0]}_{workers}')
