@@ -95,7 +95,11 @@ def evaluation_pairs(model, args):
     require_trained_aligner(model)
     for item in get_dataset(args, args.filelist):
         text, mel = item[0], item[1]
-        durations = item[2] if args.fastpitch_version == '1.0' else model.align(text, mel, item[4]).sum(0)
+        if args.fastpitch_version == '1.0':
+            durations = item[2]
+        else:  # 1.1's own aligner, the clip as a batch of one
+            text_lengths, mel_lengths = torch.tensor([text.numel()]), torch.tensor([mel.size(1)])
+            durations = model.align(text[None], text_lengths, mel[None], mel_lengths, item[4][None])[0].sum(0)
         predicted, _, _ = infer(model, text[None], torch.tensor([text.numel()]), dur_tgt=durations[None])
         yield predicted[0], mel
 
