@@ -10,8 +10,8 @@ WAV file at --sampling-rate, named audio_<k>.wav with k the 0-based line of the 
 common/text_batching.py). Lines are split into sentences, the sentences of all lines are synthesized in
 length-sorted batches of --batch-size, and each line's sentences are joined again with a short pause; every
 sentence ends with a 10 ms fade-out. Memory stays bounded however long the input: the batches are planned a few at a
-time, each line is written as its sentences come, long mels are vocoded in chunks, and large freed blocks go back to
-the system (common/native_memory.py).
+time, each line is written as its sentences come, long mels are vocoded in chunks, and an input of more than one
+window has its large freed blocks go back to the system (common/native_memory.py).
 
 Every batch is one measured run (--repeats passes over the input); the summary is printed as a table and, with
 the per-run numbers, written as JSON lines to --log-file (default <output>/nvlog_infer.json). The statistics are
@@ -72,8 +72,8 @@ from common.precision import inference_precision, quantize_int8
 from common.sampling_rates import check_trained_sampling_rates
 from common.stft import TacotronSTFT
 from common.streaming import vocode_in_chunks
-from common.text_batching import (MAX_PIECE_CHARS, SILENT_MEL, LineAssembler, fade_out_part, pad_sequences,
-                                  pieces_by_phrase, plan_pieces, read_phrases, windowed_batches)
+from common.text_batching import (MAX_PIECE_CHARS, SILENT_MEL, WINDOW_BATCHES, LineAssembler, fade_out_part,
+                                  pad_sequences, pieces_by_phrase, plan_pieces, read_phrases, windowed_batches)
 
 FADE_OUT_S = 0.01
 SENTENCE_PAUSE_S = 0.2
@@ -612,6 +612,9 @@ def synthesize_input(args, pcm_out):
     print(f'device: {device}, precision: {precision_name(amp_precision, args)}')
 
     pieces = plan_pieces(phrases, args.input, args.max_piece_chars, generator.text_processing)
+    if len(pieces) > args.batch_size * WINDOW_BATCHES:
+        # more than one window: bounded memory is worth the page faults of fresh mappings (common/native_memory.py)
+        release_large_blocks()
     if args.stream:  # one run per input line
         runs_per_pass = pieces_by_phrase(pieces, [ids for _, ids in pieces], len(phrases))
     else:
@@ -647,7 +650,6 @@ def synthesize_input(args, pcm_out):
 @command('inference.py')
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    release_large_blocks()
     if mel_vocoding.recognises(argv):  # NVIDIA/waveglow's -f mel_files.txt -w CKPT: saved mels to WAVs
         return mel_vocoding.main(argv)
     return run(build_parser().parse_args(argv))

@@ -510,3 +510,14 @@ def test_pieces_that_cleaning_makes_long_are_cut_between_words():
     assert split_at_spaces(ids, 10) == [ids]
     assert split_at_spaces(ids, 3) == [[5, 6, SPACE_ID], [7, 8, SPACE_ID], [9]]
     assert split_at_spaces([1] * 7, 3) == [[1] * 3, [1] * 3, [1]]  # a word longer than the limit is cut too
+
+
+def test_only_an_input_of_more_than_one_window_trades_speed_for_memory(tmp_path, checkpoints, capsys, monkeypatch):
+    """Fresh mappings for large blocks (common/native_memory.py) cost page faults: a short input keeps the heap."""
+    calls = []
+    monkeypatch.setattr(inference, 'release_large_blocks', lambda: calls.append(True))
+    lines = [f'Line number {k} is here.' for k in range(5)]  # one sentence each
+    for batch_size, expected in ((2, []), (1, [True])):  # windows of 4 batches: 8 pieces, then 4
+        _synthesize(capsys, '-i', _write(tmp_path / 'in.txt', lines), '-o', tmp_path / 'out', '--fastpitch',
+                    checkpoints['fastpitch'], '-bs', batch_size, *EIGHT_MELS)
+        assert calls == expected, batch_size
