@@ -15,10 +15,10 @@ import torch
 
 import models
 from common.audio import save_wav
-from common.checkpoint import CheckpointError, load_checkpoint, split_checkpoint, strip_module_prefix
+from common.checkpoint import CheckpointError, load_checkpoint
 from common.cli import ArgumentParser, non_negative_float, positive_int
 from common.fileio import load_tensor
-from common.model_loading import identify_state_dict, ready_for_inference
+from common.model_loading import checkpoint_model_name, ready_for_inference
 from common.model_spec import VOCODER
 from common.precision import inference_precision
 
@@ -49,9 +49,8 @@ def build_parser():
 def load_vocoder(args, device):
     """The synthesizer of the vocoder that -w holds, with -s and -d as its synthesis flags."""
     checkpoint = load_checkpoint(args.waveglow_path, allow_pickle=args.allow_pickle)
-    state_dict, _, meta = split_checkpoint(checkpoint, source=args.waveglow_path)
     vocoders = models.specs_of_role(VOCODER)
-    name = meta.get('model_name') or identify_state_dict(strip_module_prefix(state_dict), vocoders)
+    name = checkpoint_model_name(checkpoint, args.waveglow_path, vocoders)
     if name not in {spec.name for spec in vocoders}:
         raise CheckpointError(f'-w {args.waveglow_path}: holds no vocoder')
     spec = models.model_spec(name)

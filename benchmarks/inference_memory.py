@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 import models
-from common.checkpoint import load_checkpoint, split_checkpoint, strip_module_prefix
+from common.checkpoint import load_checkpoint
 from common.cli import ArgumentParser, command
-from common.model_loading import identify_state_dict
+from common.model_loading import checkpoint_model_name
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PARAGRAPH = REPO_ROOT / 'phrases' / 'paragraph_500.txt'
@@ -39,8 +39,7 @@ SETTINGS = {'default': "glibc's default heap", 'release': 'large blocks released
 
 def checkpoint_flag(path):
     """inference.py's flag for a checkpoint (the spec's inference_flag), by the model the file holds."""
-    state_dict, _, meta = split_checkpoint(load_checkpoint(path), source=path)
-    name = meta.get('model_name') or identify_state_dict(strip_module_prefix(state_dict), models.MODELS.values())
+    name = checkpoint_model_name(load_checkpoint(path), path, models.MODELS.values())
     if name is None:
         raise SystemExit(f'error: {path}: holds no model of models.py')
     return models.model_spec(name).inference_flag

@@ -17,15 +17,22 @@ def identify_state_dict(state_dict, specs):
     return None
 
 
+def checkpoint_model_name(checkpoint, source, specs):
+    """The name of the model a loaded checkpoint holds: its stored model_name, else that of the one of `specs` whose
+    parameter names its state dict has; None if neither says."""
+    state_dict, _, meta = split_checkpoint(checkpoint, source=source)
+    return meta.get('model_name') or identify_state_dict(strip_module_prefix(state_dict), specs)
+
+
 def model_from_checkpoint(spec, checkpoint, source, specs):
     """(model as trained, on the CPU, its config) from a loaded checkpoint object of any accepted format.
     `specs` are every known model's, to name the model a wrong file holds. Raises CheckpointError naming `source`."""
-    state_dict, config, meta = split_checkpoint(checkpoint, source=source)
-    state_dict = strip_module_prefix(state_dict)
-    found = meta.get('model_name') or identify_state_dict(state_dict, specs)
+    found = checkpoint_model_name(checkpoint, source, specs)
     if found != spec.name:
         what = f'a {found} checkpoint' if found else 'no parameters of any known model'
         raise CheckpointError(f'{source}: holds {what}, not {spec.name}')
+    state_dict, config, _ = split_checkpoint(checkpoint, source=source)
+    state_dict = strip_module_prefix(state_dict)
     if config is None:
         config = config_of_state_dict(spec, state_dict, source)
     model = new_model(spec, config, source)
