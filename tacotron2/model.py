@@ -203,7 +203,7 @@ class Decoder(nn.Module):
         """The two LSTM cells for one pass: fused stand-ins for plain nn.LSTMCells; anything else (an int8 cell,
         say) is called as it is."""
         dtype = _compute_dtype(memory)
-        return tuple(FusedLSTMCell(cell, dtype) if type(cell) is nn.LSTMCell else cell
+        return tuple(FusedLSTMCell(cell, dtype, memory.size(0)) if type(cell) is nn.LSTMCell else cell
                      for cell in (self.attention_rnn, self.decoder_rnn))
 
     def project(self, hidden_context):

@@ -18,7 +18,8 @@ def cell():
 
 def run(cell, inputs):
     """The hidden states of STEPS steps from a zero state, stacked."""
-    state = (inputs.new_zeros(BATCH, HIDDEN), inputs.new_zeros(BATCH, HIDDEN))
+    batch = inputs.size(1)
+    state = (inputs.new_zeros(batch, HIDDEN), inputs.new_zeros(batch, HIDDEN))
     hidden = []
     for step_input in inputs:
         state = cell(step_input, state)
@@ -26,10 +27,11 @@ def run(cell, inputs):
     return torch.stack(hidden)
 
 
-def test_fused_cell_equals_lstm_cell_without_autograd(cell):
-    inputs = torch.randn(STEPS, BATCH, INPUT)
+@pytest.mark.parametrize('batch', [1, BATCH])  # one row and a few rows store the weight in different layouts
+def test_fused_cell_equals_lstm_cell_without_autograd(cell, batch):
+    inputs = torch.randn(STEPS, batch, INPUT)
     with torch.no_grad():
-        torch.testing.assert_close(run(FusedLSTMCell(cell, torch.float32), inputs), run(cell, inputs))
+        torch.testing.assert_close(run(FusedLSTMCell(cell, torch.float32, batch), inputs), run(cell, inputs))
 
 
 def test_fused_cell_deferred_weight_gradient_equals_lstm_cell_autograd(cell):
@@ -45,7 +47,7 @@ def test_fused_cell_deferred_weight_gradient_equals_lstm_cell_autograd(cell):
         return hidden.detach(), step_inputs.grad, grads
 
     expected_hidden, expected_input_grad, expected = gradients(lambda x: run(cell, x))
-    hidden, input_grad, got = gradients(lambda x: run(FusedLSTMCell(cell, torch.float32), x))
+    hidden, input_grad, got = gradients(lambda x: run(FusedLSTMCell(cell, torch.float32, BATCH), x))
     torch.testing.assert_close(hidden, expected_hidden)
     torch.testing.assert_close(input_grad, expected_input_grad)
     for name in expected:
@@ -88,6 +90,6 @@ def test_a_long_pass_folds_its_weight_gradient_and_matches_autograd(cell, monkey
         return grad
 
     expected = weight_gradient(cell)
-    got = weight_gradient(FusedLSTMCell(cell, torch.float32))
+    got = weight_gradient(FusedLSTMCell(cell, torch.float32, BATCH))
     assert len(pending) == steps and max(pending) < 4
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
