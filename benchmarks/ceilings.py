@@ -16,6 +16,8 @@ import torch
 from common.cli import ArgumentParser, command
 
 GEMM_SIZE = 2048           # 17 GFLOP per product: long enough to hide call overheads, short enough to repeat
+SLOW_PRODUCT_SECONDS = 0.1  # a product type this slow at a smaller size is measured there (emulated bf16 and int8
+                            # run at about 1 GFLOP/s on CPUs without their instructions: minutes at full size)
 STREAM_BYTES = 256 << 20   # 256 MiB per buffer: far beyond any cache level
 REPEATS = 5
 
@@ -38,19 +40,29 @@ def best_seconds(fn, device, repeats):
     return min(times)
 
 
+def square_product_rate(make_operand, product, device, n_max, repeats):
+    """Operations per second (1e9) of a square product, at n_max or at the size where one call became slow."""
+    n = 256
+    while True:
+        a, b = make_operand(n), make_operand(n)
+        seconds = best_seconds(lambda: product(a, b), device, repeats)
+        if n >= n_max or seconds > SLOW_PRODUCT_SECONDS:
+            return 2 * n ** 3 / seconds / 1e9
+        n = min(2 * n, n_max)
+
+
 def gemm_gflops(dtype, device, n=GEMM_SIZE, repeats=REPEATS):
     """Square n x n product in `dtype`: 2 n^3 FLOP per call."""
-    a = torch.randn(n, n, device=device).to(dtype)
-    b = torch.randn(n, n, device=device).to(dtype)
-    return 2 * n ** 3 / best_seconds(lambda: a @ b, device, repeats) / 1e9
+    return square_product_rate(lambda size: torch.randn(size, size, device=device).to(dtype),
+                               torch.matmul, device, n, repeats)
 
 
 def int8_gemm_gops(device, n=GEMM_SIZE, repeats=REPEATS):
     """int8 x int8 -> int32 product (VNNI on this CPU): the roof of the int8 paths. None where unsupported."""
-    a = torch.randint(-128, 128, (n, n), dtype=torch.int8, device=device)
-    b = torch.randint(-128, 128, (n, n), dtype=torch.int8, device=device)
     try:
-        return 2 * n ** 3 / best_seconds(lambda: torch._int_mm(a, b), device, repeats) / 1e9
+        return square_product_rate(
+            lambda size: torch.randint(-128, 128, (size, size), dtype=torch.int8, device=device),
+            torch._int_mm, device, n, repeats)
     except RuntimeError:
         return None
 

@@ -8,7 +8,9 @@ The cases are the SpeedCases of the model specs (common/benchmarking.py; each mo
 Method (../shared/reference/BASELINE_CPU.md): build each model under torch.manual_seed(0) at its default config,
 one untimed warm-up call, 3 timed calls, report the median; torch.set_num_threads(2) on CPU. Inference runs in
 eval mode without gradients; a training step is forward + loss + backward + clip_grad_norm_ + optimizer.step() +
-zero_grad(set_to_none=True). Per case it prints the throughput, the reference's throughput and the ratio, the floor
+zero_grad(set_to_none=True). Per case it prints the throughput, the reference's throughput and the ratio, the
+ratio a run at this machine's floor would reach ("floor r": the most any code with the same arithmetic can get here;
+below 1, the reference was measured on a faster machine), the floor
 time (benchmarks/floors.py with the ceilings measured at start, benchmarks/ceilings.py) and how far above it we
 are, and the 1-minute load average (other jobs share the machine). --quick runs smaller sizes once: a smoke test
 whose ratios are not printed (the sizes differ from the reference's), though its floor distances are.
@@ -127,21 +129,35 @@ def run_case(spec, case, device, precision, quick, reference, machine_ceilings, 
     if reference_record and device.type == 'cpu' and not quick:
         record['reference'] = reference_record[case.reference_field]
         record['ratio'] = figure / record['reference']
+        # The reference's time over this machine's floor: no code doing the same arithmetic here can pass this
+        # ratio, and below 1 the reference's figure came from a faster machine.
+        record['ratio_at_floor'] = workload.items / record['reference'] / floor
     return record
 
 
 def format_row(name, r):
     reference = f"{r['reference']:>10,.0f}" if 'reference' in r else f"{'-':>10}"
     ratio = f"{r['ratio']:>6.2f}x" if 'ratio' in r else f"{'-':>7}"
+    at_floor = f"{r['ratio_at_floor']:>6.2f}x" if 'ratio_at_floor' in r else f"{'-':>7}"
     load = r['loadavg'][0] if r['loadavg'] else '-'
     return (f"{name:<15} {r['device']:<5} {BACKEND_LABELS[r['backend']]:<7} {r['precision']:<5} {r['figure']:>10,.0f} "
-            f"{reference} {ratio} "
+            f"{reference} {ratio} {at_floor} "
             f"{r['unit']:<13} {r['seconds']:>8.3f} {r['floor_seconds']:>8.3f} {r['floor_distance']:>6.1f}x {load:>5}")
 
 
 HEADER = (f"{'case':<15} {'dev':<5} {'backend':<7} {'prec':<5} {'figure':>10} {'reference':>10} {'ratio':>7} "
+          f"{'floor r':>7} "
           f"{'unit':<13} "
           f"{'seconds':>8} {'floor s':>8} {'x floor':>7} {'load':>5}")
+
+
+def case_names(parser, text):
+    """--cases as a list of names; an unknown name is a usage error."""
+    names = text.split(',')
+    unknown = [name for name in names if name not in CASES]
+    if unknown:
+        parser.error(f'--cases: unknown case {", ".join(unknown)}; choose from {", ".join(CASES)}')
+    return names
 
 
 def parse_args(argv=None):
@@ -166,10 +182,7 @@ def parse_args(argv=None):
                              'command) to use instead of measuring the ceilings now, e.g. ones taken on a quiet '
                              'machine')
     args = parser.parse_args(argv)
-    args.cases = args.cases.split(',')
-    unknown = [name for name in args.cases if name not in CASES]
-    if unknown:
-        parser.error(f'--cases: unknown case {", ".join(unknown)}; choose from {", ".join(CASES)}')
+    args.cases = case_names(parser, args.cases)
     args.devices = (args.devices.split(',') if args.devices
                     else (['cuda'] if torch.cuda.is_available() else []) + ['cpu'])
     return args
@@ -183,8 +196,8 @@ def main(argv=None):
 
 def run(args):
     torch.set_num_threads(args.threads)
-    reference = load_reference(_cpu_name())
-    report = {'torch': torch.__version__, 'machine': platform.machine(), 'processor': _cpu_name(),
+    reference = load_reference(cpu_name())
+    report = {'torch': torch.__version__, 'machine': platform.machine(), 'processor': cpu_name(),
               'threads': args.threads, 'backend': args.backend, 'precision': args.precision, 'quick': args.quick,
               'tf32': {},
               'date': time.strftime('%Y-%m-%d %H:%M'), 'loadavg_start': ceilings.loadavg(),
@@ -229,7 +242,7 @@ def _skip_reason(case, device, precision, backend):
     return None
 
 
-def _cpu_name():
+def cpu_name():
     try:
         with open('/proc/cpuinfo') as f:
             return next(line.split(':', 1)[1].strip() for line in f if line.startswith('model name'))

@@ -3,6 +3,7 @@ by torch, FLOP counted by torch.utils.flop_counter on a short input), the floor 
 speed command end to end; the runners find every case through the specs and name no model."""
 import json
 import re
+import time
 import warnings
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from torch.utils.flop_counter import FlopCounterMode
 import models
 import prepare_dataset
 import train
-from benchmarks import floors, inference_memory, speed
+from benchmarks import ceilings, floors, headroom, inference_memory, speed
 from benchmarks import training as training_benchmark
 from common.benchmarking import Phase
 from common.checkpoint import save_checkpoint
@@ -192,3 +193,43 @@ def test_inference_memory_runs_both_settings_on_the_checkpoints_it_is_given(tmp_
     out = capsys.readouterr().out
     assert '120-character paragraph' in out and "glibc's default heap: peak" in out
     assert 'large blocks released (common/native_memory.py): peak' in out and 'default / released:' in out
+
+
+def test_headroom_is_the_reference_time_over_the_floor_at_the_given_ceilings(tmp_path, capsys):
+    """A machine with twice the GEMM roof halves a compute-bound case's floor, so doubles the headroom."""
+    if not speed.REFERENCE_FILE.is_file():
+        pytest.skip(f'{speed.REFERENCE_FILE} not found (../shared/reference holds the reference figures)')
+    processor = 'AMD EPYC'
+    reference_seconds = 640 / speed.load_reference(processor)['fp10_infer']['frames_per_s']  # the case's 640 frames
+    ratios = []
+    for gflops in (100.0, 200.0):
+        path = tmp_path / f'ceilings_{gflops:.0f}.json'
+        path.write_text(json.dumps({**CEILINGS, 'device': 'cpu', 'fp32_gflops': gflops}))
+        assert headroom.main(['--ceilings', str(path), '--processor', processor, '--cases', 'fp10_infer']) == 0
+        row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith('fp10_infer'))
+        floor, shown_reference, ratio = (float(cell.rstrip('x')) for cell in row.split()[1:])
+        assert shown_reference == pytest.approx(reference_seconds, abs=1e-3)
+        assert ratio == pytest.approx(reference_seconds / floor, rel=0.01)
+        ratios.append(ratio)
+    assert ratios[1] == pytest.approx(2 * ratios[0], rel=0.02)
+
+
+def test_headroom_rejects_unknown_cases(tmp_path, capsys):
+    assert headroom.main(['--ceilings', str(tmp_path / 'c.json'), '--cases', 'wg1024_infer']) == 2
+    assert 'unknown case wg1024_infer' in capsys.readouterr().err
+
+
+def test_ceilings_measure_a_slow_product_at_a_smaller_size(monkeypatch):
+    """A product type that is slow here (emulated bf16, int8 without VNNI) is timed where one call got slow, not
+    at the full size: the probe stops growing once a call takes longer than SLOW_PRODUCT_SECONDS."""
+    sizes = []
+
+    def product(a, b):
+        sizes.append(a.size(0))
+        time.sleep(0.001 * (a.size(0) // 256) ** 3)  # 256: 1 ms, 512: 8 ms, 1024: 64 ms, 2048: 512 ms
+        return a
+
+    monkeypatch.setattr(ceilings, 'SLOW_PRODUCT_SECONDS', 0.05)
+    rate = ceilings.square_product_rate(lambda n: torch.empty(n, 1), product, torch.device('cpu'), 2048, repeats=1)
+    assert max(sizes) == 1024
+    assert rate == pytest.approx(2 * 1024 ** 3 / 0.064 / 1e9, rel=0.5)
