@@ -17,10 +17,10 @@ from common.cli import ArgumentParser, command
 from common.precision import Precision
 
 
-def headroom(case_names, machine_ceilings, reference):
-    """[(case, floor seconds, reference seconds, reference / floor)] for the cases with a reference figure."""
+def headroom(names, machine_ceilings, reference):
+    """[(case, floor seconds, reference seconds, reference / floor)] for the named cases with a reference figure."""
     rows = []
-    for name in case_names:
+    for name in names:
         spec, case = CASES[name]
         if name not in reference:
             continue
