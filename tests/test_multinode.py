@@ -17,6 +17,10 @@ from tests.test_train import REPO_ROOT, iteration_losses, waveglow_argv, wait_fo
 pytestmark = pytest.mark.slow
 
 NODE_DEATH_LIMIT = 60  # seconds the surviving node may take to notice (the bound)
+# What the README asks of torchrun with --max-restarts: by default its agents keep one store for every round, and a
+# restarted rank can read the address its dead peer left there (gloo: "Connection refused" until the restarts run
+# out); with this each round's rank 0 starts a store of its own.
+RESTARTABLE_TORCHRUN = {'TORCH_DISABLE_SHARE_RDZV_TCP_STORE': '1'}
 
 
 def free_port():
@@ -35,7 +39,8 @@ def start_nodes(argv, log_folder, max_restarts=0):
             [sys.executable, '-m', 'torch.distributed.run', '--nnodes', '2', '--nproc-per-node', '1',
              '--rdzv-backend', 'c10d', '--rdzv-endpoint', f'127.0.0.1:{port}', '--rdzv-id', run_id,
              '--local-addr', '127.0.0.1', '--max-restarts', str(max_restarts), 'train.py', *argv],
-            cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, OMP_NUM_THREADS='1')))
+            cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+            env=dict(os.environ, OMP_NUM_THREADS='1', **RESTARTABLE_TORCHRUN)))
         log.close()
     return nodes
 
