@@ -488,6 +488,9 @@ def train(args, stop, cleanup):
     trainer = Trainer(args, setup, restored, stop)
     del restored  # the weights now live in the model: free the checkpoint's copy
     trainer.announce(setup.tf32)
+    restart_warning = distributed.restart_store_warning()
+    if restart_warning:
+        setup.logger.info(f'warning: {restart_warning}')
     with distributed.lost_ranks_reported():
         return trainer.run()
 

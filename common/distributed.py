@@ -78,6 +78,16 @@ def init_distributed():
     return DistInfo(rank, world, local_rank, device)
 
 
+def restart_store_warning(environ=os.environ):
+    """The warning for a run torchrun may restart (--max-restarts) while its agents share one store across rounds:
+    a restarted rank can read the gloo/NCCL address its dead peer left there and fail to connect until the restarts
+    run out. None when the launcher cannot restart, or starts a fresh store each round."""
+    if environ.get('TORCHELASTIC_USE_AGENT_STORE') != 'True' or environ.get('TORCHELASTIC_MAX_RESTARTS', '0') == '0':
+        return None
+    return ('torchrun may restart this run but shares one store across restarts, where a restarted rank can read '
+            'a dead peer\'s address and fail to connect: set TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1 for torchrun')
+
+
 def _active():
     return dist.is_available() and dist.is_initialized()
 

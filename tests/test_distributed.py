@@ -121,3 +121,16 @@ def test_a_hang_up_asks_to_stop_however_often_it_comes():
         assert stop.received == 'SIGHUP'
         assert signal.getsignal(signal.SIGHUP) == stop._handle
         assert signal.getsignal(signal.SIGTERM) == stop._handle
+
+
+@pytest.mark.parametrize('environ, warned', [
+    ({'TORCHELASTIC_USE_AGENT_STORE': 'True', 'TORCHELASTIC_MAX_RESTARTS': '3'}, True),   # torchrun's default store
+    ({'TORCHELASTIC_USE_AGENT_STORE': 'False', 'TORCHELASTIC_MAX_RESTARTS': '3'}, False),  # a fresh store per round
+    ({'TORCHELASTIC_USE_AGENT_STORE': 'True', 'TORCHELASTIC_MAX_RESTARTS': '0'}, False),  # no restarts (multiproc)
+    ({}, False),                                                                          # no launcher
+])
+def test_a_restartable_torchrun_with_its_shared_store_is_warned_about(environ, warned):
+    warning = distributed.restart_store_warning(environ)
+    assert (warning is not None) == warned
+    if warned:
+        assert 'TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1' in warning
