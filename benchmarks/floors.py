@@ -19,3 +19,9 @@ def phase_seconds(phase, ceilings, precision):
 
 def floor_seconds(phases, ceilings, precision='fp32'):
     return sum(phase_seconds(phase, ceilings, precision) for phase in phases)
+
+
+def reference_over_floor(items, reference_per_second, floor):
+    """The reference's time for `items` over a floor time: the ratio to the reference that no code doing the same
+    arithmetic can pass on the machine of that floor (below 1: the reference ran on a faster machine)."""
+    return items / reference_per_second / floor

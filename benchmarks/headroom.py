@@ -26,8 +26,9 @@ def headroom(names, machine_ceilings, reference):
             continue
         workload = case.build(spec, torch.device('cpu'), Precision('cpu', 'fp32'), False)
         floor = floors.floor_seconds(case.floor(workload.config, 'fp32', **workload.sizes), machine_ceilings)
-        reference_seconds = workload.items / reference[name][case.reference_field]
-        rows.append((name, floor, reference_seconds, reference_seconds / floor))
+        reference_per_second = reference[name][case.reference_field]
+        rows.append((name, floor, workload.items / reference_per_second,
+                     floors.reference_over_floor(workload.items, reference_per_second, floor)))
         del workload  # the default-size models of the next case need the memory
     return rows
 

@@ -129,9 +129,7 @@ def run_case(spec, case, device, precision, quick, reference, machine_ceilings, 
     if reference_record and device.type == 'cpu' and not quick:
         record['reference'] = reference_record[case.reference_field]
         record['ratio'] = figure / record['reference']
-        # The reference's time over this machine's floor: no code doing the same arithmetic here can pass this
-        # ratio, and below 1 the reference's figure came from a faster machine.
-        record['ratio_at_floor'] = workload.items / record['reference'] / floor
+        record['ratio_at_floor'] = floors.reference_over_floor(workload.items, record['reference'], floor)
     return record
 
 

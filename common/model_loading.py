@@ -17,22 +17,26 @@ def identify_state_dict(state_dict, specs):
     return None
 
 
+def _unwrapped_parts(checkpoint, source, specs):
+    """(state dict without DDP prefixes, config or None, model name or None) of a loaded checkpoint; the name is
+    its stored model_name, else that of the one of `specs` whose parameter names the state dict has."""
+    state_dict, config, meta = split_checkpoint(checkpoint, source=source)
+    state_dict = strip_module_prefix(state_dict)
+    return state_dict, config, meta.get('model_name') or identify_state_dict(state_dict, specs)
+
+
 def checkpoint_model_name(checkpoint, source, specs):
-    """The name of the model a loaded checkpoint holds: its stored model_name, else that of the one of `specs` whose
-    parameter names its state dict has; None if neither says."""
-    state_dict, _, meta = split_checkpoint(checkpoint, source=source)
-    return meta.get('model_name') or identify_state_dict(strip_module_prefix(state_dict), specs)
+    """The name of the model a loaded checkpoint holds (see _unwrapped_parts); None if nothing says."""
+    return _unwrapped_parts(checkpoint, source, specs)[2]
 
 
 def model_from_checkpoint(spec, checkpoint, source, specs):
     """(model as trained, on the CPU, its config) from a loaded checkpoint object of any accepted format.
     `specs` are every known model's, to name the model a wrong file holds. Raises CheckpointError naming `source`."""
-    found = checkpoint_model_name(checkpoint, source, specs)
+    state_dict, config, found = _unwrapped_parts(checkpoint, source, specs)
     if found != spec.name:
         what = f'a {found} checkpoint' if found else 'no parameters of any known model'
         raise CheckpointError(f'{source}: holds {what}, not {spec.name}')
-    state_dict, config, _ = split_checkpoint(checkpoint, source=source)
-    state_dict = strip_module_prefix(state_dict)
     if config is None:
         config = config_of_state_dict(spec, state_dict, source)
     model = new_model(spec, config, source)
