@@ -14,13 +14,12 @@ STFT's), 0 Hz where unvoiced:
 """
 import json
 import math
-from pathlib import Path
 
 import librosa
 import numpy as np
 import torch
 
-from common.fileio import write_text_atomic
+from common.fileio import read_json, write_text_atomic
 
 PITCH_FMIN = 80.0   # Hz, lowest F0 searched (the --pitch-fmin default)
 PITCH_FMAX = 500.0  # Hz, highest F0 searched (the --pitch-fmax default)
@@ -108,13 +107,10 @@ def write_pitch_stats(path, stats):
 
 def read_pitch_stats(path):
     """(mean, std) from a JSON file {"mean": Hz, "std": Hz}, checked to be finite numbers with std > 0."""
-    path = Path(path)
+    stats = read_json(path, f'{path}: pitch statistics', PitchStatsError)
     try:
-        stats = json.loads(path.read_text())
         mean, std = float(stats['mean']), float(stats['std'])
-    except FileNotFoundError:
-        raise PitchStatsError(f'{path}: no such pitch statistics file') from None
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError) as error:
         raise PitchStatsError(f'{path}: expected JSON {{"mean": number, "std": number}} ({error!r})') from None
     if not (math.isfinite(mean) and math.isfinite(std) and std > 0):
         raise PitchStatsError(f'{path}: mean {mean} and std {std} must be finite and std positive')

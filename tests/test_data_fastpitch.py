@@ -132,7 +132,7 @@ def test_pitch_stats_file(tmp_path):
         path.write_text(content)
         with pytest.raises(PitchStatsError, match=f'^{path}: '):
             read_pitch_stats(path)
-    with pytest.raises(PitchStatsError, match='no such pitch statistics file'):
+    with pytest.raises(PitchStatsError, match='pitch statistics: no such file'):
         read_pitch_stats(tmp_path / 'absent.json')
 
 
