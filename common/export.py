@@ -111,8 +111,9 @@ def export_onnx(plan, output):
     results = {}
     for graph in plan.graphs:
         with atomic_replace(onnx_paths(plan, output)[graph.name]) as temporary:
-            with warnings.catch_warnings():  # the exporter's own deprecation and tracer notices
-                warnings.simplefilter('ignore')
+            # without gradients, as inference runs: a graph traced under autograd takes its training-only paths
+            with warnings.catch_warnings(), torch.no_grad():
+                warnings.simplefilter('ignore')  # the exporter's own deprecation and tracer notices
                 torch.onnx.export(graph.module, graph.example(TRACE_LENGTH), str(temporary), dynamo=False,
                                   input_names=list(graph.inputs), output_names=list(graph.outputs),
                                   dynamic_axes=graph.dynamic_axes, opset_version=ONNX_OPSET)

@@ -123,16 +123,18 @@ class FusedLSTMCell:
             self.weight_t = self.weight.detach().t().contiguous()
             return
         self.bias = self.bias.to(dtype)
-        self.single_row = batch_size == 1
-        # One row is a matrix-vector product, which MKL streams fastest from an input-major (K, N) matrix.
-        self.weight = weight.to(dtype).t().contiguous() if self.single_row else weight.to(dtype)
+        # One row is a matrix-vector product, which MKL streams fastest from an input-major (K, N) matrix. An ONNX
+        # export takes that form at any batch: a Gemm on a constant second input, which ONNX Runtime lays out for
+        # itself and its int8 export quantizes (it leaves a weight-first product in float32).
+        self.input_major = batch_size == 1 or torch.onnx.is_in_onnx_export()
+        self.weight = weight.to(dtype).t().contiguous() if self.input_major else weight.to(dtype)
 
     def __call__(self, inputs, state):
         hidden, cell = state
         inputs = torch.cat((inputs, hidden), dim=1)
         if self.gradient is not None:
             gates = _StepProduct.apply(inputs, self.weight, self.weight_t, self.gradient) + self.bias
-        elif self.single_row:
+        elif self.input_major:
             gates = torch.addmm(self.bias, inputs.to(self.weight.dtype), self.weight)
         else:
             gates = weight_first_product(self.weight, inputs.to(self.weight.dtype), self.bias)
