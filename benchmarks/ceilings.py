@@ -14,10 +14,11 @@ import time
 import torch
 
 from common.cli import ArgumentParser, command
+from common.int8 import int8_product, pack_int8
 
 GEMM_SIZE = 2048           # 17 GFLOP per product: long enough to hide call overheads, short enough to repeat
-SLOW_PRODUCT_SECONDS = 0.1  # a product type this slow at a smaller size is measured there (emulated bf16 and int8
-                            # run at about 1 GFLOP/s on CPUs without their instructions: minutes at full size)
+SLOW_PRODUCT_SECONDS = 0.1  # a product type this slow at a smaller size is measured there (emulated bf16 runs at
+                            # about 1 GFLOP/s on CPUs without its instructions: minutes at full size)
 STREAM_BYTES = 256 << 20   # 256 MiB per buffer: far beyond any cache level
 REPEATS = 5
 
@@ -40,12 +41,13 @@ def best_seconds(fn, device, repeats):
     return min(times)
 
 
-def square_product_rate(make_operand, product, device, n_max, repeats):
-    """Operations per second (1e9) of a square product, at n_max or at the size where one call became slow."""
+def square_product_rate(make_operands, product, device, n_max, repeats):
+    """Operations per second (1e9) of product(*make_operands(n)), a square n x n product, at n_max or at the size
+    where one call became slow."""
     n = 256
     while True:
-        a, b = make_operand(n), make_operand(n)
-        seconds = best_seconds(lambda: product(a, b), device, repeats)
+        operands = make_operands(n)
+        seconds = best_seconds(lambda: product(*operands), device, repeats)
         if n >= n_max or seconds > SLOW_PRODUCT_SECONDS:
             return 2 * n ** 3 / seconds / 1e9
         n = min(2 * n, n_max)
@@ -53,18 +55,20 @@ def square_product_rate(make_operand, product, device, n_max, repeats):
 
 def gemm_gflops(dtype, device, n=GEMM_SIZE, repeats=REPEATS):
     """Square n x n product in `dtype`: 2 n^3 FLOP per call."""
-    return square_product_rate(lambda size: torch.randn(size, size, device=device).to(dtype),
-                               torch.matmul, device, n, repeats)
+    def operands(size):
+        return [torch.randn(size, size, device=device).to(dtype) for _ in range(2)]
+    return square_product_rate(operands, torch.matmul, device, n, repeats)
 
 
 def int8_gemm_gops(device, n=GEMM_SIZE, repeats=REPEATS):
-    """int8 x int8 -> int32 product (VNNI on this CPU): the roof of the int8 paths. None where unsupported."""
-    try:
-        return square_product_rate(
-            lambda size: torch.randint(-128, 128, (size, size), dtype=torch.int8, device=device),
-            torch._int_mm, device, n, repeats)
-    except RuntimeError:
+    """The product every int8 layer runs (common/int8.py: fbgemm, a packed int8 weight, the activations quantized
+    per call, int32 sums): the roof of the int8 paths. None off the CPU, where they do not run."""
+    if device.type != 'cpu':
         return None
+
+    def operands(size):
+        return torch.randn(size, size), pack_int8(torch.randn(size, size), None)
+    return square_product_rate(operands, int8_product, device, n, repeats)
 
 
 def copy_gbps(device, n_bytes=STREAM_BYTES, repeats=REPEATS):

@@ -14,7 +14,7 @@ from torch.utils.flop_counter import FlopCounterMode
 import models
 import prepare_dataset
 import train
-from benchmarks import ceilings, floors, headroom, inference_memory, speed
+from benchmarks import ceilings, floors, headroom, inference_memory, preprocessing, speed
 from benchmarks import training as training_benchmark
 from common.benchmarking import Phase
 from common.checkpoint import save_checkpoint
@@ -183,6 +183,23 @@ def test_the_benchmark_runners_name_no_model():
         assert not named.search(path.read_text()), f'{path.name} names a model: the specs say what is model-specific'
 
 
+def test_preprocessing_aligns_with_every_model_that_can(corpus_dir, tmp_path):
+    """Each --durations-from model's stage runs its AlignmentCase's model (FastPitch: 1.1, as 1.0 has no aligner)
+    and gives every clip of a batch one duration per symbol, adding up to its frames."""
+    parsed = prepare_dataset.parse_args(['-d', str(preprocessing.work_folder(corpus_dir, tmp_path / 'work')),
+                                         '--wav-text-filelist', '-', '--extract-mels'])
+    settings = prepare_dataset.settings_from_args(parsed)
+    clips = preprocessing.stage_clips(settings, settings.mel_stft(),
+                                      preprocessing.corpus_filelist(corpus_dir, tmp_path, limit=2))
+    stages = preprocessing.duration_stages(settings, clips, model_clips=2, batch_size=2)
+    for name in prepare_dataset.aligning_specs():
+        function, batches, _, _ = stages[f'durations ({name}, batches of 2)']
+        assert [len(batch) for batch in batches] == [2]
+        durations = function(batches[0])
+        assert [len(item) for item in durations] == [len(ids) for ids, _ in batches[0]]
+        assert [int(sum(item)) for item in durations] == [mel.size(1) for _, mel in batches[0]]
+
+
 def test_inference_memory_runs_both_settings_on_the_checkpoints_it_is_given(tmp_path, capsys):
     paths = []
     for name in ('FastPitch', 'HiFiGAN'):
@@ -220,7 +237,7 @@ def test_headroom_rejects_unknown_cases(tmp_path, capsys):
 
 
 def test_ceilings_measure_a_slow_product_at_a_smaller_size(monkeypatch):
-    """A product type that is slow here (emulated bf16, int8 without VNNI) is timed where one call got slow, not
+    """A product type that is slow here (emulated bf16) is timed where one call got slow, not
     at the full size: the probe stops growing once a call takes longer than SLOW_PRODUCT_SECONDS."""
     sizes = []
 
@@ -230,6 +247,7 @@ def test_ceilings_measure_a_slow_product_at_a_smaller_size(monkeypatch):
         return a
 
     monkeypatch.setattr(ceilings, 'SLOW_PRODUCT_SECONDS', 0.05)
-    rate = ceilings.square_product_rate(lambda n: torch.empty(n, 1), product, torch.device('cpu'), 2048, repeats=1)
+    rate = ceilings.square_product_rate(lambda n: (torch.empty(n, 1), None), product, torch.device('cpu'), 2048,
+                                       repeats=1)
     assert max(sizes) == 1024
     assert rate == pytest.approx(2 * 1024 ** 3 / 0.064 / 1e9, rel=0.5)
