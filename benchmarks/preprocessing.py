@@ -11,10 +11,11 @@ computed and nothing is written into the corpus.
 * Stages (the first --stage-clips clips, one process, one torch thread, as each prepare_dataset.py worker runs):
   mels (read WAV + log-mel), pitch per frame by Praat and by pYIN, durations from eSpeak timings and, for every
   model whose spec has a teacher_forced_alignment, from its attention (prepare_dataset.py's --durations-from NAME;
-  the model at its default size with random weights, on at most --model-clips clips: the cost does not depend on the
-  weights), one clip at a time and in batches of --batch-size clips of similar text lengths as prepare_dataset.py
-  runs them, with all torch threads (it aligns in its main process). Each stage runs once untimed on its first
-  clip or batch first (librosa and numba set themselves up on first use).
+  the model its AlignmentCase names (the version that can align), at its default size with random weights, on at
+  most --model-clips clips: the cost does not depend on the weights), one clip at a time and in batches of
+  --batch-size clips of similar text lengths as prepare_dataset.py runs them, with all torch threads (it aligns in
+  its main process). Each stage runs once untimed on its first clip or batch first (librosa and numba set
+  themselves up on first use).
 * Agreement of the two pitch estimators on those clips: the median absolute difference in cents over the frames
   both call voiced, and the share of frames on whose voicing they agree.
 * Whole runs of prepare_dataset.py over every clip (or the first --whole-clips), per --workers count: the
@@ -33,7 +34,7 @@ import numpy as np
 import torch
 
 import prepare_dataset
-from common.benchmarking import default_model
+from common.benchmarking import AlignmentCase, cases_of_kind, default_model
 from common.cli import ArgumentParser, command, positive_int, run_step
 from common.corpus import build
 from common.audio import wav_info
@@ -108,20 +109,21 @@ def stage_clips(settings, stft, filelist):
 
 def duration_stages(settings, clips, model_clips, batch_size):
     """{stage: (function of a unit, units, clips, torch threads)}: durations from eSpeak timings (a unit is a clip),
-    and from the teacher-forced alignment of each model whose spec has one, at its default size (random weights: the
-    cost does not depend on them), one clip at a time and in batches of similar text lengths (a unit is a batch)."""
+    and from the teacher-forced alignment of each model with an AlignmentCase, built at its default size with the
+    case's model flags (random weights: the cost does not depend on them), one clip at a time and in batches of
+    similar text lengths (a unit is a batch)."""
     stages = {f'durations ({prepare_dataset.ESPEAK})': (partial(prepare_dataset.clip_durations, settings=settings),
                                                         clips, clips, 1)}
     model_clips = clips[:model_clips]
     ids = [torch.tensor(text_to_sequence(data.clip.text, settings.text_cleaners)) for data in model_clips]
     by_length = sorted(zip(ids, (data.mel for data in model_clips)), key=lambda pair: len(pair[0]))
     threads = torch.get_num_threads()
-    for name, spec in prepare_dataset.aligning_specs().items():
-        aligner = prepare_dataset.Aligner(spec, default_model(spec, 'cpu')[1])
+    for spec, case in cases_of_kind(prepare_dataset.aligning_specs().values(), AlignmentCase):
+        aligner = prepare_dataset.Aligner(spec, default_model(spec, 'cpu', case.model_flags)[1])
         for size in dict.fromkeys((1, batch_size)):
             batches = [by_length[start:start + size] for start in range(0, len(by_length), size)]
-            stages[f'durations ({name}, batches of {size})'] = (aligner.batch_durations, batches, model_clips,
-                                                                 threads)
+            stages[f'durations ({spec.cli_name}, batches of {size})'] = (aligner.batch_durations, batches,
+                                                                          model_clips, threads)
     return stages
 
 
@@ -163,11 +165,7 @@ def run_stages(dataset_path, folder, args):
     print(f'stages, one process, one torch thread (aligning models: {torch.get_num_threads()}):')
     print(f'{"stage":<40}{"clips":>7}{"seconds":>10}{"clips/s":>10}{"audio s/s":>12}')
     for name, (function, units, stage_clips_, threads) in stages.items():
-        try:
-            seconds = time_stage(function, units, threads)
-        except ValueError as error:  # a model whose default config cannot align
-            print(f'{name:<40}skipped: {error}')
-            continue
+        seconds = time_stage(function, units, threads)
         report_row(name, seconds, len(stage_clips_), seconds_of(data.audio for data in stage_clips_) / rate)
     cents, voicing = agreement(*([pitch_stage(method, settings)(data) for data in clips] for method in PITCH_METHODS))
     print(f'Praat against pYIN on these {len(clips)} clips: median |difference| {cents:.1f} cents on the frames '

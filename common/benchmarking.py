@@ -109,6 +109,8 @@ class AlignmentCase:
     name: str            # what gives the alignment, for the report, e.g. the model and version
     filelist_kind: str   # its filelists <prefix>_<kind>_{train,val}_filelist.txt (prepare_dataset.DERIVED_FILELISTS)
     flags: tuple = ()    # train.py flags: version, sizes, batch, optimizer; '{dataset}' stands for the corpus folder
+    model_flags: tuple = ()  # the model flags of that model at its default size, whose alignment of recorded clips
+                             # benchmarks/preprocessing.py times with random weights
 
 
 def cases_of_kind(specs, kind):
@@ -118,9 +120,10 @@ def cases_of_kind(specs, kind):
 
 # ---------------------------------------------------------------- building workloads
 
-def default_model(spec, device, **overrides):
-    """(config, model): the spec's default config with `overrides`, the weights drawn under torch.manual_seed(SEED)."""
-    config = {**spec.default_config(), **overrides}
+def default_model(spec, device, flags=(), **overrides):
+    """(config, model): the spec's default config (with model `flags`, e.g. a version) and `overrides`, the weights
+    drawn under torch.manual_seed(SEED)."""
+    config = {**spec.default_config(flags), **overrides}
     torch.manual_seed(SEED)
     return config, spec.model_class(**config).to(device)
 

@@ -8,7 +8,7 @@ import math
 
 import torch
 
-from common.benchmarking import (N_SYMBOLS, SEED, AlignmentCase, OnnxRun, QualityCase, SpeedCase, Tally,
+from common.benchmarking import (N_SYMBOLS, AlignmentCase, OnnxRun, QualityCase, SpeedCase, Tally,
                                  TrainingCase, Workload, default_model, inference_call, sentence_ids, training_step)
 
 from .attention_prior import interpolated_prior
@@ -116,15 +116,9 @@ def infer_workload(spec, device, precision, quick):
 V11_FLAGS = ('--fastpitch-version', '1.1', '--energy-conditioning')
 
 
-def v11_model(spec, device):
-    config = spec.default_config(V11_FLAGS)
-    torch.manual_seed(SEED)
-    return config, spec.model_class(**config).to(device)
-
-
 def infer_workload_v11(spec, device, precision, quick):
     """As 1.0's (energy's predictor runs too); 1.1's infer reads the lengths off the padding."""
-    config, model = v11_model(spec, device)
+    config, model = default_model(spec, device, V11_FLAGS)
     return given_durations_workload(config, model, device, precision,
                                     lambda m, text, lengths, durations: m.infer(text, dur_tgt=durations))
 
@@ -133,7 +127,7 @@ def train_workload_v11(spec, device, precision, quick):
     """1.0's sizes, with what 1.1 adds: the aligner over the mel, the alignment search, per-frame pitch and energy,
     the prior; the recipe's loss scales."""
     batch, n_text, duration = 4, 100, (1 if quick else 4)
-    config, model = v11_model(spec, device)
+    config, model = default_model(spec, device, V11_FLAGS)
     n_frames = n_text * duration
     text = torch.randint(1, 148, (batch, n_text), device=device)
     lengths = torch.full((batch,), n_text, device=device)
@@ -208,5 +202,5 @@ CASES = (
     # at the demo size: benchmarks/training.py adds configs/demo_fastpitch.json
     TrainingCase('mel_dur_pitch_text', ('-lr', '0.1', '--pitch-mean-std-file',
                                         '{dataset}/pitch_char_stats__espeak_audio_text_train_filelist.json')),
-    AlignmentCase('FastPitch 1.1 (learned alignment)', 'mel_pitch_text', ALIGNMENT_FLAGS),
+    AlignmentCase('FastPitch 1.1 (learned alignment)', 'mel_pitch_text', ALIGNMENT_FLAGS, V11_FLAGS),
 )
