@@ -237,8 +237,8 @@ def test_headroom_rejects_unknown_cases(tmp_path, capsys):
 
 
 def test_ceilings_measure_a_slow_product_at_a_smaller_size(monkeypatch):
-    """A product type that is slow here (emulated bf16) is timed where one call got slow, not
-    at the full size: the probe stops growing once a call takes longer than SLOW_PRODUCT_SECONDS."""
+    """A product type that is slow here (emulated bf16) is timed where one call got slow, not at the full size: the
+    probe stops growing once a call takes longer than SLOW_PRODUCT_SECONDS."""
     sizes = []
 
     def product(a, b):
